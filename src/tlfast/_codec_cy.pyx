@@ -1,0 +1,1 @@
+# placeholder: the Cython engine is being written

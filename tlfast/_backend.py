@@ -1,0 +1,49 @@
+"""Backend selection: TLFAST_BACKEND = auto (default) | cython | python.
+
+Mirrors the build-time switch in setup.py. ``load(name)`` returns the engine module for one
+backend, so tests and benchmarks can drive both side by side; ``select()`` picks the active
+one at import.
+"""
+
+import os
+
+VALID = ("auto", "cython", "python")
+
+
+def requested():
+    value = os.environ.get("TLFAST_BACKEND", "auto").strip().lower() or "auto"
+    if value not in VALID:
+        raise ValueError(
+            f"TLFAST_BACKEND={value!r} is not one of {', '.join(VALID)}"
+        )
+    return value
+
+
+def load(name):
+    """The engine module of backend ``name`` ("cython" or "python"); ImportError if absent."""
+    if name == "python":
+        from . import _codec_py
+
+        return _codec_py
+    if name == "cython":
+        from . import _codec_cy
+
+        return _codec_cy
+    raise ValueError(f"unknown backend {name!r}; expected 'cython' or 'python'")
+
+
+def select():
+    """Return (engine module, backend name, fallback reason or None)."""
+    mode = requested()
+    if mode == "python":
+        return load("python"), "python", None
+    try:
+        engine = load("cython")
+    except ImportError as exc:
+        if mode == "cython":
+            raise ImportError(
+                "TLFAST_BACKEND=cython but the compiled extension tlfast._codec_cy is not "
+                f"available ({exc}); reinstall with a C compiler, or use TLFAST_BACKEND=python"
+            ) from exc
+        return load("python"), "python", f"compiled extension not available: {exc}"
+    return engine, "cython", None

@@ -1,0 +1,86 @@
+"""Wire constants and the error constructors both engines share.
+
+Everything here is pure Python and used by the pure engine directly and by the Cython
+engine only on the (cold) error path, so both backends raise the same class with the same
+message for the same input.
+"""
+
+from .errors import TLDecodeError, TLEncodeError
+
+BOOL_TRUE = 0x997275B5
+BOOL_FALSE = 0xBC799737
+VECTOR = 0x1CB5C415
+GZIP_PACKED = 0x3072CFA1
+
+MAX_BYTES_LEN = (1 << 24) - 1  # three length bytes cannot hold more
+
+INT_RANGE = ("int", -(1 << 31), (1 << 31) - 1)
+UINT_RANGE = ("#", 0, (1 << 32) - 1)
+LONG_RANGE = ("long", -(1 << 63), (1 << 63) - 1)
+INT128_RANGE = ("int128", -(1 << 127), (1 << 127) - 1)
+INT256_RANGE = ("int256", -(1 << 255), (1 << 255) - 1)
+
+
+def truncated(offset, need, left):
+    return TLDecodeError(f"unexpected end of data: need {need} bytes, {left} left", offset)
+
+
+def bad_prefix(offset):
+    return TLDecodeError("invalid length prefix 0xff", offset)
+
+
+def non_canonical_prefix(offset, length):
+    return TLDecodeError(f"non-canonical length prefix: 0xfe form for length {length}", offset)
+
+
+def bad_bool(offset, constructor_id):
+    return TLDecodeError(
+        f"expected Bool (boolTrue or boolFalse), got constructor 0x{constructor_id:08x}", offset
+    )
+
+
+def bad_seek(pos, size):
+    return TLDecodeError(f"seek position {pos} out of range 0..{size}", pos)
+
+
+def wrong_type(tl_type, expected, value):
+    return TLEncodeError(f"{tl_type} expects {expected}, got {type(value).__name__}")
+
+
+def int_out_of_range(spec, value):
+    name, lo, hi = spec
+    return TLEncodeError(f"{name} out of range: {value} (must be {lo}..{hi})")
+
+
+def check_int(spec, value):
+    """Validate an integer for int / # / long / int128 / int256; bool is not an int here."""
+    if type(value) is not int and (not isinstance(value, int) or isinstance(value, bool)):
+        raise wrong_type(spec[0], "int", value)
+    if not spec[1] <= value <= spec[2]:
+        raise int_out_of_range(spec, value)
+    return int(value)
+
+
+def bytes_too_long(length):
+    return TLEncodeError(f"bytes too long: {length} bytes (the maximum is {MAX_BYTES_LEN})")
+
+
+def not_utf8(exc):
+    return TLEncodeError(f"string is not encodable as UTF-8 (position {exc.start})")
+
+
+def bad_buffer(obj):
+    return TypeError(f"expected bytes, bytearray or memoryview, got {type(obj).__name__}")
+
+
+def as_byte_view(buf):
+    """Return (buffer, length) for bytes/bytearray/memoryview without copying the data."""
+    if isinstance(buf, (bytes, bytearray)):
+        return buf, len(buf)
+    if isinstance(buf, memoryview):
+        if not buf.c_contiguous:
+            raise TypeError("memoryview must be C-contiguous")
+        if buf.format != "B" or buf.ndim != 1:
+            buf = buf.cast("B")
+        return buf, buf.nbytes
+    raise bad_buffer(buf)
