@@ -10,6 +10,8 @@ from . import _primitives as P
 
 __all__ = ["Reader", "Writer"]
 
+NAME = "python"
+
 _int = struct.Struct("<i")
 _uint = struct.Struct("<I")
 _long = struct.Struct("<q")
