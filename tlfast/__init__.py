@@ -7,14 +7,70 @@ pure-Python engine otherwise (see ``BACKEND`` and ``TLFAST_BACKEND``).
 from . import _backend
 from .errors import TLDecodeError, TLEncodeError, TLError, UnknownConstructorError
 
-_engine, BACKEND, BACKEND_FALLBACK_REASON = _backend.select()
+from .schema import Schema, TLSchemaError, TLSchemaWarning
+from ._plans import DEFAULT_MAX_DEPTH, DEFAULT_MAX_INFLATE
+from . import schemas
+
+_engine, BACKEND, BACKEND_FALLBACK_REASON = _backend.active()
 
 Reader = _engine.Reader
 Writer = _engine.Writer
 
 __version__ = "0.1.0"
+LAYER = 228  # layer of the bundled Telegram API schema (tlfast/schemas/api-layer228.tl)
+
+
+def loads(data, type=None, *, result_of=None, max_depth=DEFAULT_MAX_DEPTH,
+          max_inflate=DEFAULT_MAX_INFLATE):
+    """Decode ``data`` with the bundled schemas (API and MTProto ids both).
+
+    ``type`` is a TL type expression (default: a boxed Object); ``result_of`` a request
+    whose result ``data`` is (needed for bare results such as ``Vector<long>``)."""
+    from ._codec import default_codec
+
+    return default_codec().loads(data, type, result_of, None, max_depth, max_inflate)
+
+
+def dumps(value, type=None):
+    """Encode ``value`` (a TL object, or a value of TL ``type``) with the bundled schemas."""
+    from ._codec import default_codec
+
+    return default_codec().dumps(value, type, None)
+
+
+def from_dict(d):
+    """Inverse of ``obj.to_dict()`` for the bundled schemas."""
+    from ._codec import default_codec
+
+    return default_codec().from_dict(d)
+
+
+def gzip_packed(obj, level=6):
+    """Wrap ``obj`` in MTProto ``gzip_packed`` (it encodes wherever ``obj`` could)."""
+    import gzip
+
+    from ._codec import codec_of
+
+    body = codec_of(getattr(type(obj)._plan, "schema", None)).dumps(obj)
+    return mtproto.gzip_packed(packed_data=gzip.compress(body, level, mtime=0))
+
+
+def __getattr__(name):
+    # `from tlfast import api, mtproto`: namespace roots, loaded on first use.
+    if name in ("api", "mtproto"):
+        return getattr(schemas, name).api
+    raise AttributeError(f"module 'tlfast' has no attribute {name!r}")
+
 
 __all__ = [
+    "LAYER",
+    "Schema",
+    "TLSchemaError",
+    "TLSchemaWarning",
+    "loads",
+    "dumps",
+    "from_dict",
+    "gzip_packed",
     "BACKEND",
     "BACKEND_FALLBACK_REASON",
     "Reader",

@@ -47,3 +47,23 @@ def select():
             ) from exc
         return load("python"), "python", f"compiled extension not available: {exc}"
     return engine, "cython", None
+
+
+_active = None
+
+
+def active():
+    """(engine, name, fallback reason) chosen at first use; tlfast.BACKEND reports it."""
+    global _active
+    if _active is None:
+        _active = select()
+    return _active
+
+
+def engine(name=None):
+    """Engine module for ``name`` ("cython", "python"), or the active one for None."""
+    if name is None:
+        return active()[0]
+    if isinstance(name, str):
+        return load(name)
+    return name  # already an engine module

@@ -5,8 +5,11 @@ same signatures and raise the same errors (built by ``tlfast._primitives``).
 """
 
 import struct
+from operator import index as _index
 
 from . import _primitives as P
+from .errors import TLDecodeError
+from ._plans import DEFAULT_MAX_DEPTH, DEFAULT_MAX_INFLATE
 
 __all__ = ["Reader", "Writer"]
 
@@ -27,17 +30,22 @@ _PAD = (b"", b"\0", b"\0\0", b"\0\0\0")
 class Reader:
     """Reads TL values from ``buf`` (bytes, bytearray or memoryview) without copying it."""
 
-    __slots__ = ("_buf", "_pos", "_end", "_schema")
+    __slots__ = ("_buf", "_pos", "_end", "_schema", "_codec", "max_depth", "max_inflate")
 
-    def __init__(self, buf, schema=None):
+    def __init__(self, buf, schema=None, *, max_depth=DEFAULT_MAX_DEPTH,
+                 max_inflate=DEFAULT_MAX_INFLATE):
         self._buf, self._end = P.as_byte_view(buf)
         self._pos = 0
         self._schema = schema
+        self._codec = None  # resolved on the first read_object: primitives need no schema
+        self.max_depth = max_depth
+        self.max_inflate = max_inflate
 
     def tell(self):
         return self._pos
 
     def seek(self, pos):
+        pos = _index(pos)  # a float or bool cursor would break every later read
         if not 0 <= pos <= self._end:
             raise P.bad_seek(pos, self._end)
         self._pos = pos
@@ -115,11 +123,12 @@ class Reader:
 class Writer:
     """Builds TL bytes; ``getvalue()`` returns them."""
 
-    __slots__ = ("_out", "_schema")
+    __slots__ = ("_out", "_schema", "_codec")
 
     def __init__(self, schema=None):
         self._out = bytearray()
         self._schema = schema
+        self._codec = None
 
     def getvalue(self):
         return bytes(self._out)
@@ -190,3 +199,286 @@ def _write_bytes(out, data):
         out += _PAD[-length & 3]
     else:
         raise P.bytes_too_long(length)
+
+
+# --- the object engine: interprets plans (tlfast._plans) ---------------------------------
+from . import _plans as PL  # noqa: E402
+from ._codec import codec_of, inflate  # noqa: E402
+from .errors import TLError  # noqa: E402
+
+_new = object.__new__
+_setattr = object.__setattr__
+
+
+def _read_object(self, type=None):
+    """Read one value of TL ``type`` (a type expression; default: boxed Object)."""
+    codec = self._codec
+    if codec is None:
+        codec = self._codec = codec_of(self._schema)
+    return _read(self, codec.type_plan(type), 0)
+
+
+def _read(r, tp, depth):
+    k = tp.kind
+    if k == PL.OBJECT:
+        return _read_boxed(r, tp.boxed, depth)
+    if k == PL.BARE:
+        return _read_ctor(r, tp.ctor, depth + 1)
+    if k == PL.VECTOR:
+        pos = r._pos
+        cid = r.read_uint()
+        if cid != P.VECTOR:
+            raise P.not_vector(cid, pos)
+        return _read_vector(r, tp.elem, depth + 1)
+    if k == PL.BARE_VECTOR:
+        return _read_vector(r, tp.elem, depth + 1)
+    return _PRIMITIVE_READERS[k](r)
+
+
+_PRIMITIVE_READERS = {
+    PL.INT: Reader.read_int,
+    PL.UINT: Reader.read_uint,
+    PL.LONG: Reader.read_long,
+    PL.INT128: Reader.read_int128,
+    PL.INT256: Reader.read_int256,
+    PL.DOUBLE: Reader.read_double,
+    PL.BOOL: Reader.read_bool,
+    PL.BYTES: Reader.read_bytes,
+    PL.STRING: Reader.read_string,
+}
+
+
+def _read_boxed(r, boxed, depth):
+    pos = r._pos
+    cid = r.read_uint()
+    if cid == P.GZIP_PACKED:
+        return _read_gzip(r, boxed, depth, pos)
+    codec = r._codec
+    if boxed.ids is None:
+        if cid == P.BOOL_TRUE or cid == P.BOOL_FALSE:
+            return cid == P.BOOL_TRUE
+        if cid == P.VECTOR:
+            return _read_vector(r, _OBJECT_TYPE, depth + 1)
+        plan = codec.by_id.get(cid) or codec.plan_by_id(cid)
+        if plan is None:
+            raise P.unknown_constructor(cid, pos, boxed.name)
+        if boxed.functions_only and not plan.is_function:
+            raise P.wrong_constructor(plan, pos, "function")
+    else:
+        plan = codec.by_id.get(cid) or codec.plan_by_id(cid)
+        if cid not in boxed.ids:
+            if plan is None:
+                raise P.unknown_constructor(cid, pos, boxed.name)
+            raise P.wrong_constructor(plan, pos, boxed.name)
+    return _read_ctor(r, plan, depth + 1)
+
+
+_FIXED_ARRAYS = {PL.INT: ("i", 4), PL.UINT: ("I", 4), PL.LONG: ("q", 8), PL.DOUBLE: ("d", 8)}
+_OBJECT_TYPE = PL.TypePlan(PL.OBJECT, boxed=PL.ANY_OBJECT, text="Object")
+
+
+def _read_gzip(r, boxed, depth, pos):
+    inflated = inflate(r.read_bytes(), pos, r.max_inflate)
+    inner = Reader(inflated, r._codec, max_depth=r.max_depth, max_inflate=r.max_inflate)
+    inner._codec = r._codec
+    value = _read_boxed(inner, boxed, depth)
+    if inner._end != inner._pos:
+        raise TLDecodeError(f"{inner._end - inner._pos} trailing bytes inside gzip_packed", pos)
+    return value
+
+
+def _read_ctor(r, plan, depth):
+    if depth > r.max_depth:
+        raise P.too_deep(r._pos, r.max_depth)
+    obj = _new(plan.cls)
+    flags = {}
+    i = -1
+    try:
+        fields = plan.fields
+        n = len(fields)
+        while i + 1 < n:
+            i += 1
+            f = fields[i]
+            if f.flag >= 0 and not (flags[f.flag] >> f.bit) & 1:
+                if f.slot >= 0:
+                    _setattr(obj, f.attr, False if f.kind == PL.TRUE else None)
+                continue
+            k = f.kind
+            if k == PL.FLAGS:
+                flags[i] = r.read_uint()
+            elif k == PL.TRUE:
+                _setattr(obj, f.attr, True)
+            elif k == PL.BODY_LEN:
+                pos = r._pos
+                length = r.read_int()
+                left = r._end - r._pos
+                if length < 0 or length > left:
+                    raise P.bad_body_length(length, pos, left)
+                i += 1
+                body = fields[i]
+                start, end = r._pos, r._end
+                r._end = start + length
+                try:
+                    value = _read(r, body.type, depth)
+                finally:
+                    r._end = end
+                if r._pos - start != length:
+                    raise P.body_length_mismatch(length, r._pos - start, pos)
+                _setattr(obj, body.attr, value)
+            else:
+                _setattr(obj, f.attr, _read(r, f.type, depth))
+    except TLError as exc:
+        if i >= 0:
+            exc._add_path("." + plan.fields[i].name)
+        if depth == 1:
+            exc._add_path(plan.name)
+        raise
+    return obj
+
+
+def _read_vector(r, elem, depth):
+    pos = r._pos
+    if depth > r.max_depth:
+        raise P.too_deep(pos, r.max_depth)
+    count = r.read_int()
+    left = r._end - r._pos
+    size = elem.min_size or 1
+    if count < 0 or count * size > left:
+        raise P.bad_count(count, pos, size, left)
+    k = elem.kind
+    if k in _FIXED_ARRAYS:
+        # The count check above proved the bytes are there: one struct call for all.
+        code, size = _FIXED_ARRAYS[k]
+        r._pos = pos + 4 + count * size
+        return list(struct.unpack_from(f"<{count}{code}", r._buf, pos + 4))
+    if k == PL.INT128 or k == PL.INT256:
+        read = _PRIMITIVE_READERS[k]
+        return [read(r) for _ in range(count)]
+    out = []
+    i = 0
+    try:
+        for i in range(count):
+            out.append(_read(r, elem, depth))
+    except TLError as exc:
+        raise exc._add_path(f"[{i}]")
+    return out
+
+
+def _write_object(self, value, type=None):
+    """Write ``value`` as TL ``type`` (a type expression; default: boxed Object)."""
+    codec = self._codec
+    if codec is None:
+        codec = self._codec = codec_of(self._schema)
+    _write(self, codec.type_plan(type), value, 0)
+
+
+def _write(w, tp, v, depth):
+    k = tp.kind
+    if k == PL.OBJECT:
+        _write_boxed(w, tp.boxed, v, depth)
+    elif k == PL.BARE:
+        plan = getattr(type(v), "_plan", None)
+        if plan is None:
+            raise P.not_an_object(tp.text, v)
+        if plan.id != tp.ctor.id:
+            raise P.wrong_object(tp.text, plan)
+        _write_ctor(w, plan, v, depth + 1)
+    elif k == PL.VECTOR:
+        w._out += _uint.pack(P.VECTOR)
+        _write_vector(w, tp, v, depth + 1)
+    elif k == PL.BARE_VECTOR:
+        _write_vector(w, tp, v, depth + 1)
+    else:
+        _PRIMITIVE_WRITERS[k](w, v)
+
+
+_PRIMITIVE_WRITERS = {
+    PL.INT: Writer.write_int,
+    PL.UINT: Writer.write_uint,
+    PL.LONG: Writer.write_long,
+    PL.INT128: Writer.write_int128,
+    PL.INT256: Writer.write_int256,
+    PL.DOUBLE: Writer.write_double,
+    PL.BOOL: Writer.write_bool,
+    PL.BYTES: Writer.write_bytes,
+    PL.STRING: Writer.write_string,
+}
+
+
+def _write_boxed(w, boxed, v, depth):
+    plan = getattr(type(v), "_plan", None)
+    if plan is None:
+        if boxed.ids is None and not boxed.functions_only:
+            if v is True or v is False:
+                w.write_bool(v)
+                return
+            if isinstance(v, list):
+                w._out += _uint.pack(P.VECTOR)
+                _write_vector(w, _OBJECT_VECTOR, v, depth + 1)
+                return
+        raise P.not_an_object(boxed.name, v)
+    if plan.id != P.GZIP_PACKED:
+        if boxed.ids is not None and plan.id not in boxed.ids:
+            raise P.wrong_object(boxed.name, plan)
+        if boxed.functions_only and not plan.is_function:
+            raise P.wrong_object(boxed.name, plan)
+    w._out += _uint.pack(plan.id)
+    _write_ctor(w, plan, v, depth + 1)
+
+
+_OBJECT_VECTOR = PL.TypePlan(PL.VECTOR, elem=_OBJECT_TYPE, text="Vector<Object>")
+
+
+def _write_ctor(w, plan, obj, depth):
+    if depth > PL.DEFAULT_MAX_DEPTH:
+        raise P.too_deep_encode(PL.DEFAULT_MAX_DEPTH)
+    fields = plan.fields
+    values = [getattr(obj, f.attr) if f.slot >= 0 else None for f in fields]
+    i = -1
+    try:
+        words = PL.flags_from_values(plan, values) if plan.flag_fields else None
+        n = len(fields)
+        while i + 1 < n:
+            i += 1
+            f = fields[i]
+            if f.flag >= 0 and not (words[f.flag] >> f.bit) & 1:
+                continue
+            k = f.kind
+            if k == PL.FLAGS:
+                w._out += _uint.pack(words[i])
+            elif k == PL.TRUE:
+                pass
+            elif k == PL.BODY_LEN:
+                at = len(w._out)
+                w._out += b"\0\0\0\0"
+                i += 1
+                _write(w, fields[i].type, values[i], depth)
+                _int.pack_into(w._out, at, len(w._out) - at - 4)
+            else:
+                _write(w, f.type, values[i], depth)
+    except TLError as exc:
+        if i >= 0:
+            exc._add_path("." + fields[i].name)
+        if depth == 1:
+            exc._add_path(plan.name)
+        raise
+
+
+def _write_vector(w, tp, v, depth):
+    if type(v) is not list and not isinstance(v, (list, tuple)):
+        raise P.not_a_list(tp.text, v)
+    n = len(v)
+    if n > 0x7FFFFFFF:
+        raise P.too_many(tp.text, n)
+    w._out += _int.pack(n)
+    elem = tp.elem
+    i = 0
+    try:
+        for i, x in enumerate(v):
+            _write(w, elem, x, depth)
+    except TLError as exc:
+        raise exc._add_path(f"[{i}]")
+
+
+Reader.read_object = _read_object
+Writer.write_object = _write_object

@@ -84,3 +84,58 @@ def as_byte_view(buf):
             buf = buf.cast("B")
         return buf, buf.nbytes
     raise bad_buffer(buf)
+
+
+# --- object-level errors (both engines) -------------------------------------------------
+def too_deep(offset, limit):
+    return TLDecodeError(f"nesting deeper than {limit} levels", offset)
+
+
+def unknown_constructor(cid, offset, expected):
+    from .errors import UnknownConstructorError
+
+    return UnknownConstructorError(cid, offset, expected)
+
+
+def wrong_constructor(plan, offset, expected):
+    return TLDecodeError(f"constructor {plan.name}#{plan.id:08x} is not a {expected}", offset)
+
+
+def not_vector(cid, offset):
+    return TLDecodeError(f"expected Vector (0x1cb5c415), got constructor 0x{cid:08x}", offset)
+
+
+def bad_count(count, offset, min_size, left):
+    if count < 0:
+        return TLDecodeError(f"negative vector count {count}", offset)
+    return TLDecodeError(
+        f"vector count {count} needs at least {count * min_size} bytes, {left} left", offset
+    )
+
+
+def bad_body_length(length, offset, left):
+    return TLDecodeError(f"message body length {length} does not fit the {left} bytes left", offset)
+
+
+def body_length_mismatch(length, used, offset):
+    return TLDecodeError(f"message body took {used} bytes but its length says {length}", offset)
+
+
+def too_deep_encode(limit):
+    return TLEncodeError(f"nesting deeper than {limit} levels")
+
+
+def not_an_object(expected, value):
+    return TLEncodeError(f"{expected} expects a TL object, got {type(value).__name__}")
+
+
+def wrong_object(expected, plan):
+    return TLEncodeError(f"{expected} does not accept {plan.name}")
+
+
+def not_a_list(expected, value):
+    return TLEncodeError(f"{expected} expects a list, got {type(value).__name__}")
+
+
+def too_many(expected, count):
+    return TLEncodeError(f"{expected} has {count} elements, more than an int count can hold")

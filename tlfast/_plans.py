@@ -1,0 +1,215 @@
+"""Plans: each constructor compiled into the flat field list both engines execute.
+
+Written once, in pure Python. A ``CtorPlan`` lists its fields in wire order; each field has
+a kind (below), the flags word and bit it depends on, the slot it fills and, for objects
+and vectors, a ``TypePlan`` describing what is read there. The Cython engine turns a plan
+into C structs the first time it meets it; the pure engine interprets it.
+"""
+
+from . import _primitives as P
+from .errors import TLEncodeError
+
+# Field / type kinds. Keep in sync with the enum in src/tlfast/_codec_cy.pyx.
+INT = 1
+UINT = 2  # '#' used as a plain number
+LONG = 3
+INT128 = 4
+INT256 = 5
+DOUBLE = 6
+BOOL = 7  # boxed boolTrue/boolFalse
+TRUE = 8  # flags.N?true: no bytes
+BYTES = 9
+STRING = 10
+FLAGS = 11  # '#' word that other fields depend on: derived on encode, not stored
+OBJECT = 12  # boxed value of a type (or Object, or !X)
+BARE = 13  # bare constructor (%T, lowercase constructor name)
+VECTOR = 14  # boxed Vector<T>
+BARE_VECTOR = 15  # bare vector<T>
+BODY_LEN = 16  # MTProto message.bytes: byte length of the next (body) field, derived
+
+PRIMITIVE_KINDS = {
+    "int": INT,
+    "long": LONG,
+    "int128": INT128,
+    "int256": INT256,
+    "double": DOUBLE,
+    "Bool": BOOL,
+    "bytes": BYTES,
+    "string": STRING,
+    "#": UINT,
+}
+MIN_SIZE = {INT: 4, UINT: 4, LONG: 8, INT128: 16, INT256: 32, DOUBLE: 8, BOOL: 4, TRUE: 0,
+            BYTES: 4, STRING: 4, FLAGS: 4, OBJECT: 4, VECTOR: 8, BARE_VECTOR: 4, BODY_LEN: 4}
+
+DEFAULT_MAX_DEPTH = 64
+DEFAULT_MAX_INFLATE = 16 << 20
+
+
+class BoxedType:
+    """What a boxed position accepts: ``ids`` (frozenset) or None for any Object;
+    ``functions_only`` for ``!X``."""
+
+    __slots__ = ("name", "ids", "functions_only", "_cy")
+
+    def __init__(self, name, ids, functions_only=False):
+        self.name = name
+        self.ids = ids
+        self.functions_only = functions_only
+        self._cy = None
+
+    def __repr__(self):
+        return f"<BoxedType {self.name}>"
+
+
+ANY_OBJECT = BoxedType("Object", None)
+
+
+class TypePlan:
+    """A type at a position: ``kind``; ``boxed`` (BoxedType) for OBJECT; ``ctor`` (CtorPlan)
+    for BARE; ``elem`` (TypePlan) for vectors. ``min_size`` is the fewest bytes it takes."""
+
+    __slots__ = ("kind", "boxed", "ctor", "elem", "min_size", "text", "_cy")
+
+    def __init__(self, kind, boxed=None, ctor=None, elem=None, text=""):
+        self.kind = kind
+        self.boxed = boxed
+        self.ctor = ctor
+        self.elem = elem
+        self.text = text
+        self._cy = None
+        if kind == BARE:
+            self.min_size = 4  # refined once the constructor is compiled (may be recursive)
+        else:
+            self.min_size = MIN_SIZE[kind]
+
+    def __repr__(self):
+        return f"<TypePlan {self.text}>"
+
+
+class FieldPlan:
+    __slots__ = ("name", "attr", "kind", "type", "flag", "bit", "slot")
+
+    def __init__(self, name, attr, kind, type, flag, bit, slot):
+        self.name = name  # TL name
+        self.attr = attr  # Python attribute ("from_")
+        self.kind = kind
+        self.type = type  # TypePlan (kind repeated there)
+        self.flag = flag  # index into CtorPlan.fields of the flags word, or -1
+        self.bit = bit
+        self.slot = slot  # index into the class's slots, or -1 (flags words, BODY_LEN)
+
+    def __repr__(self):
+        return f"<FieldPlan {self.name} kind={self.kind} flag={self.flag}.{self.bit}>"
+
+
+class CtorPlan:
+    """One constructor or function: everything an engine needs, flat."""
+
+    __slots__ = (
+        "id", "name", "cls", "fields", "is_function", "schema", "definition",
+        "flag_fields", "shared_groups", "min_size", "_cy", "_py",
+    )
+
+    def __init__(self, definition, schema):
+        self.id = definition.id
+        self.name = definition.name
+        self.is_function = definition.is_function
+        self.definition = definition
+        self.schema = schema
+        self.cls = None
+        self.fields = ()
+        self.flag_fields = ()  # indices of FLAGS fields
+        # (flags field index, bit, data field indices, TL names) for bits shared by 2+
+        # fields of which at least one carries data: all data members must be present.
+        self.shared_groups = ()
+        self.min_size = 0
+        self._cy = None
+        self._py = None
+
+    def __repr__(self):
+        return f"<CtorPlan {self.name}#{self.id:08x}>"
+
+
+def compile_ctor(plan, definition, resolve):
+    """Fill ``plan`` from ``definition``; ``resolve(TypeExpr, generics)`` gives TypePlans."""
+    fields = []
+    index_of = {}
+    slot = 0
+    params = definition.params
+    flag_users = {p.flag for p in params if p.flag is not None}
+    generics = set(definition.generics)
+    is_message = _is_mtproto_message(definition)
+    for p in params:
+        cond = index_of[p.flag] if p.flag is not None else -1
+        if p.type.name == "#" and not p.type.args:
+            kind = FLAGS if p.name in flag_users else UINT
+            tplan = TypePlan(kind, text="#")
+        elif p.flag is not None and p.type.name == "true" and not p.type.bare:
+            kind = TRUE
+            tplan = TypePlan(TRUE, text="true")
+        elif is_message and p.name == "bytes":
+            kind = BODY_LEN
+            tplan = TypePlan(BODY_LEN, text="int")
+        else:
+            tplan = resolve(p.type, generics)
+            kind = tplan.kind
+        stored = kind not in (FLAGS, BODY_LEN)
+        from ._model import attr_name
+
+        fields.append(FieldPlan(p.name, attr_name(p.name), kind, tplan, cond,
+                                p.bit, slot if stored else -1))
+        index_of[p.name] = len(fields) - 1
+        if stored:
+            slot += 1
+    plan.fields = tuple(fields)
+    plan.flag_fields = tuple(i for i, f in enumerate(fields) if f.kind == FLAGS)
+    groups = {}
+    for i, f in enumerate(fields):
+        if f.flag >= 0:
+            groups.setdefault((f.flag, f.bit), []).append(i)
+    plan.shared_groups = tuple(
+        (flag, bit, tuple(i for i in members if fields[i].kind != TRUE),
+         tuple(fields[i].name for i in members))
+        for (flag, bit), members in groups.items()
+        if len(members) > 1 and any(fields[i].kind != TRUE for i in members)
+    )
+    plan.min_size = sum(f.type.min_size for f in fields if f.flag < 0)
+
+
+def _is_mtproto_message(d):
+    names = [p.name for p in d.params]
+    return (
+        d.name == "message"
+        and names == ["msg_id", "seqno", "bytes", "body"]
+        and d.params[2].type.name == "int"
+        and d.params[3].type.name == "Object"
+    )
+
+
+def flags_from_values(plan, values):
+    """Compute every flags word of ``plan`` from the field values (list by field index,
+    None where absent) and enforce shared-bit groups. Returns {field index: word}."""
+    words = {i: 0 for i in plan.flag_fields}
+    for i, f in enumerate(plan.fields):
+        if f.flag >= 0:
+            v = values[i]
+            if f.kind == TRUE:
+                if v is True:
+                    words[f.flag] |= 1 << f.bit
+                elif v is not None and v is not False:
+                    raise P.wrong_type("true", "bool", v)._add_path("." + f.name)
+            elif v is not None:
+                words[f.flag] |= 1 << f.bit
+    for flag, bit, data, names in plan.shared_groups:
+        if words[flag] >> bit & 1:
+            missing = [plan.fields[i].name for i in data if values[i] is None]
+            if missing:
+                raise shared_bit_error(plan, flag, bit, names, missing)
+    return words
+
+
+def shared_bit_error(plan, flag, bit, names, missing):
+    return TLEncodeError(
+        f"{plan.fields[flag].name}.{bit} is shared by {', '.join(names)}: "
+        f"{', '.join(missing)} must be present when any of them is"
+    )

@@ -1,0 +1,427 @@
+"""Schema: definitions by name and id, type resolution, run-time classes, plans.
+
+Pure Python, shared by both backends. Everything per constructor (class, plan) is built
+lazily on first use, so loading the 2,456 definitions of a layer costs only the parse (or
+the cache read, for the bundled schemas).
+"""
+
+import hashlib
+import marshal
+import os
+import sys
+import tempfile
+import warnings
+from collections import namedtuple
+
+from . import _plans as PL
+from ._model import TLFunction, make_class, make_type_class
+from ._tlparse import (
+    KNOWN_ID_EXCEPTIONS,
+    Definition,
+    Param,
+    TLSchemaError,
+    TypeExpr,
+    parse,
+    parse_type,
+)
+from .errors import TLEncodeError
+
+__all__ = ["Schema", "TLSchemaError", "TLSchemaWarning", "Definition", "IdStats"]
+
+IdStats = namedtuple("IdStats", "declared matched")
+
+
+class TLSchemaWarning(UserWarning):
+    """A declared constructor id that differs from the computed one (not a known exception)."""
+
+
+def _compact(d):
+    params = tuple((p.name, str(p.type), p.flag, p.bit) for p in d.params)
+    return (d.name, d.id, d.declared_id, d.computed_id, params, d.generics, str(d.type),
+            d.is_function, d.line, d.source)
+
+
+def _expand(t):
+    params = tuple(Param(n, parse_type(ty), f, b) for n, ty, f, b in t[4])
+    return Definition(t[0], t[1], t[2], t[3], params, t[5], parse_type(t[6]), t[7], t[8], t[9])
+
+
+class Schema:
+    """A TL schema: constructors, functions and types, with their classes and codecs."""
+
+    def __init__(self, records, layer=None, builtins=(), base=None, key=None, module=None):
+        self._records = dict(base._records) if base is not None else {}
+        self._builtins = list(base._builtins) if base is not None else []
+        overridden = []
+        for rec in records:
+            if rec[0] in self._records:
+                overridden.append(rec[0])
+            self._records[rec[0]] = rec
+        self._builtins.extend(builtins)
+        self.layer = layer if layer is not None else (base.layer if base is not None else None)
+        self.base = base
+        self._key = key
+        self._module = module or "tlfast.schemas.custom"
+        self._by_id = {}
+        for name, rec in self._records.items():
+            self._by_id[rec[1]] = name
+        self._defs = {}
+        self._plans = {}
+        self._type_classes = {}
+        self._type_plans = {}
+        self._types = None
+        self._codec_obj = None
+        self._root = None
+        self._warn_mismatches()
+
+    # construction ---------------------------------------------------------------------
+    @classmethod
+    def from_text(cls, text, base=None):
+        """Parse TL ``text``; with ``base``, its definitions first, later ones winning."""
+        defs, layer, builtins = parse(text)
+        schema = cls([_compact(d) for d in defs], layer, builtins, base)
+        schema._key = ("text", text, base._pickle_key() if base is not None else None)
+        return schema
+
+    @classmethod
+    def from_file(cls, path, base=None):
+        with open(path, encoding="utf-8") as f:
+            return cls.from_text(f.read(), base)
+
+    # lookups --------------------------------------------------------------------------
+    def __getitem__(self, key):
+        """Definition by full TL name (``"auth.importAuthorization"``) or by id."""
+        if isinstance(key, int) and not isinstance(key, bool):
+            name = self._by_id.get(key & 0xFFFFFFFF)
+            if name is None:
+                raise KeyError(f"no constructor or function with id 0x{key & 0xFFFFFFFF:08x}")
+            return self._definition(name)
+        if key not in self._records:
+            raise KeyError(f"no constructor or function named {key!r}")
+        return self._definition(key)
+
+    def get(self, key, default=None):
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+    def __contains__(self, key):
+        if isinstance(key, int):
+            return (key & 0xFFFFFFFF) in self._by_id
+        return key in self._records
+
+    def __iter__(self):
+        for name in self._records:
+            yield self._definition(name)
+
+    def __len__(self):
+        return len(self._records)
+
+    def __repr__(self):
+        return f"<tlfast.Schema layer={self.layer} definitions={len(self)}>"
+
+    def _definition(self, name):
+        d = self._defs.get(name)
+        if d is None:
+            d = self._defs[name] = _expand(self._records[name])
+        return d
+
+    @property
+    def types(self):
+        """{boxed type name: [constructor names]}."""
+        if self._types is None:
+            types = {}
+            for name, rec in self._records.items():
+                if not rec[7]:
+                    types.setdefault(rec[6], []).append(name)
+            self._types = types
+        return self._types
+
+    # id verification ------------------------------------------------------------------
+    @property
+    def id_mismatches(self):
+        """Definitions (and built-ins, as (name, declared, computed)) whose declared id
+        differs from the one computed by the CRC32 rule."""
+        out = [self._definition(n) for n, r in self._records.items()
+               if r[2] is not None and r[2] != r[3]]
+        out += [b for b in self._builtins if b[1] is not None and b[1] != b[2]]
+        return out
+
+    @property
+    def id_stats(self):
+        """Declared ids and how many of them equal the computed id (built-ins included)."""
+        declared = [(r[2], r[3]) for r in self._records.values() if r[2] is not None]
+        declared += [(b[1], b[2]) for b in self._builtins if b[1] is not None]
+        return IdStats(len(declared), sum(1 for a, b in declared if a == b))
+
+    def _warn_mismatches(self):
+        odd = [r[0] for r in self._records.values()
+               if r[2] is not None and r[2] != r[3] and r[0] not in KNOWN_ID_EXCEPTIONS]
+        if odd:
+            warnings.warn(
+                f"{len(odd)} declared constructor ids differ from the computed ones: "
+                + ", ".join(odd[:10]) + (" ..." if len(odd) > 10 else ""),
+                TLSchemaWarning,
+                stacklevel=3,
+            )
+
+    # classes and namespaces ---------------------------------------------------------
+    @property
+    def api(self):
+        """Namespace root: ``schema.api.auth.importAuthorization``, ``schema.api.User``."""
+        if self._root is None:
+            self._root = Namespace(self, "")
+        return self._root
+
+    def _class(self, name):
+        return self._plan(name).cls
+
+    def _type_class(self, type_name):
+        cls = self._type_classes.get(type_name)
+        if cls is None:
+            cls = self._type_classes[type_name] = make_type_class(type_name, self._module)
+        return cls
+
+    def _plan(self, name):
+        plan = self._plans.get(name)
+        if plan is not None:
+            return plan
+        d = self._definition(name)
+        plan = self._plans[name] = PL.CtorPlan(d, self)
+        try:
+            PL.compile_ctor(plan, d, self._resolve)
+        except BaseException:
+            del self._plans[name]
+            raise
+        attrs, defaults = [], {}
+        for f in plan.fields:
+            if f.slot >= 0:
+                attrs.append((f.attr, f.name))
+                if f.flag >= 0:
+                    defaults[f.attr] = False if f.kind == PL.TRUE else None
+        if d.is_function:
+            base = TLFunction
+        else:
+            base = self._type_class(str(d.type))
+        cls = make_class(d, attrs, defaults, base, self._module)
+        cls._plan = plan
+        if d.is_function:
+            cls.RESULT = str(d.type)
+        plan.cls = cls
+        return plan
+
+    def _plan_by_id(self, cid):
+        name = self._by_id.get(cid)
+        return None if name is None else self._plan(name)
+
+    # type resolution ----------------------------------------------------------------
+    def _resolve(self, texpr, generics=()):
+        """TypeExpr -> TypePlan. Raises TLSchemaError for undefined types."""
+        key = str(texpr)
+        if not generics or texpr.name not in generics:
+            tp = self._type_plans.get(key)
+            if tp is not None:
+                return tp
+        tp = self._resolve_new(texpr, generics)
+        if not generics or texpr.name not in generics:
+            self._type_plans[key] = tp
+        return tp
+
+    def _resolve_new(self, t, generics):
+        name = t.name
+        text = str(t)
+        if name in generics:
+            if t.bang:
+                return PL.TypePlan(PL.OBJECT, boxed=PL.BoxedType("!" + name, None, True), text=text)
+            return PL.TypePlan(PL.OBJECT, boxed=PL.ANY_OBJECT, text=text)
+        if name in ("Vector", "vector"):
+            if len(t.args) != 1:
+                raise TLSchemaError(f"{name} takes one type argument: {text}")
+            kind = PL.VECTOR if name == "Vector" and not t.bare else PL.BARE_VECTOR
+            return PL.TypePlan(kind, elem=self._resolve(t.args[0], generics), text=text)
+        if t.args:
+            raise TLSchemaError(f"type {text} has arguments but is not a Vector")
+        if name == "Object":
+            return PL.TypePlan(PL.OBJECT, boxed=PL.ANY_OBJECT, text=text)
+        kind = PL.PRIMITIVE_KINDS.get(name)
+        if kind is not None and name != "#":
+            return PL.TypePlan(kind, text=text)
+        short = name.rpartition(".")[2]
+        if short[:1].islower():  # bare constructor by name: message, future_salt
+            if name not in self._records or self._records[name][7]:
+                raise TLSchemaError(f"undefined constructor {name} (in type {text})")
+            return self._bare(name, text)
+        ctors = self.types.get(name)
+        if not ctors:
+            raise TLSchemaError(f"undefined type {name}")
+        if t.bare:
+            if len(ctors) != 1:
+                raise TLSchemaError(f"%{name}: bare form needs a type with one constructor, it has {len(ctors)}")
+            return self._bare(ctors[0], text)
+        ids = frozenset(self._records[c][1] for c in ctors)
+        return PL.TypePlan(PL.OBJECT, boxed=PL.BoxedType(name, ids), text=text)
+
+    def _bare(self, ctor_name, text):
+        tp = PL.TypePlan(PL.BARE, text=text)
+        tp.ctor = self._plan(ctor_name)
+        tp.min_size = tp.ctor.min_size
+        return tp
+
+    def type_plan(self, type):
+        """TypePlan for a type expression string (``"Vector<long>"``), TypeExpr or None."""
+        if type is None:
+            return self._resolve(TypeExpr("Object"))
+        if isinstance(type, PL.TypePlan):
+            return type
+        if isinstance(type, str):
+            type = parse_type(type)
+        return self._resolve(type)
+
+    def result_type(self, request):
+        """The TypePlan of the result of ``request`` (a function instance)."""
+        plan = getattr(type(request), "_plan", None)
+        if plan is None or not plan.is_function:
+            raise TLEncodeError(f"result_of expects a TL function instance, got {type(request).__name__}")
+        d = plan.definition
+        if d.type.name in d.generics:
+            # `invokeWithLayer {X:Type} ... query:!X = X`: the result is the inner query's.
+            for f in plan.fields:
+                if f.kind == PL.OBJECT and f.type.boxed.functions_only:
+                    inner = getattr(request, f.attr)
+                    owner = getattr(type(inner), "_plan", None)
+                    if owner is None:
+                        break
+                    return owner.schema.result_type(inner)
+            return self._resolve(TypeExpr("Object"))
+        return plan.schema._resolve(d.type)
+
+    # codec entry points -------------------------------------------------------------
+    def _codec(self):
+        if self._codec_obj is None:
+            from ._codec import Codec
+
+            self._codec_obj = Codec([self])
+        return self._codec_obj
+
+    def dumps(self, value, type=None, *, backend=None):
+        """Encode ``value`` as TL ``type`` (a type expression; default: boxed Object)."""
+        return self._codec().dumps(value, type, backend)
+
+    def loads(self, data, type=None, *, result_of=None, backend=None,
+              max_depth=PL.DEFAULT_MAX_DEPTH, max_inflate=PL.DEFAULT_MAX_INFLATE):
+        """Decode ``data`` as TL ``type`` (default: boxed Object); all of it must be used."""
+        return self._codec().loads(data, type, result_of, backend, max_depth, max_inflate)
+
+    def from_dict(self, d):
+        """Inverse of ``to_dict()``: build objects from ``{"_": name, ...}``, recursively."""
+        return self._codec().from_dict(d)
+
+    # pickling -----------------------------------------------------------------------
+    def _pickle_key(self):
+        if self._key is None:
+            raise TypeError("this schema cannot be pickled")
+        return self._key
+
+
+class Namespace:
+    """Attribute access to a schema's classes: ``api.auth.importAuthorization``."""
+
+    def __init__(self, schema, prefix):
+        self._schema = schema
+        self._prefix = prefix
+
+    def __getattr__(self, attr):
+        if attr.startswith("__"):
+            raise AttributeError(attr)
+        schema = self._schema
+        full = self._prefix + attr
+        if full in schema._records:
+            value = schema._class(full)
+        elif full in schema.types:
+            value = schema._type_class(full)
+        elif any(n.startswith(full + ".") for n in schema._records):
+            value = Namespace(schema, full + ".")
+        else:
+            where = self._prefix.rstrip(".") or "the schema"
+            raise AttributeError(f"{where} has no constructor, function, type or namespace {attr!r}")
+        setattr(self, attr, value)
+        return value
+
+    def __dir__(self):
+        n = len(self._prefix)
+        names = set()
+        for full in list(self._schema._records) + list(self._schema.types):
+            if full.startswith(self._prefix):
+                names.add(full[n:].partition(".")[0])
+        return sorted(names)
+
+    def __repr__(self):
+        return f"<tlfast namespace {self._prefix.rstrip('.') or '(root)'}>"
+
+
+# bundled schemas ---------------------------------------------------------------------
+_SCHEMA_DIR = os.path.join(os.path.dirname(__file__), "schemas")
+_CACHE_FORMAT = 1
+_BUNDLED = {"api": "api-layer228.tl", "mtproto": "mtproto.tl"}
+_loaded = {}
+
+
+def _cache_dir():
+    base = os.environ.get("TLFAST_CACHE_DIR")
+    if base is None:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        base = os.path.join(base, "tlfast")
+    return base
+
+
+def _parse_cached(text):
+    """Parse ``text`` through an on-disk cache keyed by the text's hash and the parser
+    version; a stale, corrupt or unwritable cache just means parsing again."""
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    tag = f"{_CACHE_FORMAT}-{sys.version_info[0]}.{sys.version_info[1]}-{digest}"
+    path = os.path.join(_cache_dir(), f"schema-{digest[:32]}.marshal")
+    try:
+        with open(path, "rb") as f:
+            stored_tag, records, layer, builtins = marshal.load(f)
+        if stored_tag == tag:
+            return records, layer, builtins
+    except Exception:  # noqa: BLE001 - missing/corrupt/foreign cache: parse again
+        pass
+    defs, layer, builtins = parse(text)
+    records = [_compact(d) for d in defs]
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".schema-")
+        with os.fdopen(fd, "wb") as f:
+            marshal.dump((tag, records, layer, builtins), f)
+        os.replace(tmp, path)  # atomic: readers see the old file or the new one
+    except OSError:
+        pass
+    return records, layer, builtins
+
+
+def bundled(name):
+    """The bundled Schema ``"api"`` (Telegram API layer 228) or ``"mtproto"``."""
+    schema = _loaded.get(name)
+    if schema is None:
+        with open(os.path.join(_SCHEMA_DIR, _BUNDLED[name]), encoding="utf-8") as f:
+            text = f.read()
+        records, layer, builtins = _parse_cached(text)
+        schema = Schema(records, layer, builtins, key=("bundled", name),
+                        module=f"tlfast.schemas.{name}")
+        _loaded[name] = schema
+    return schema
+
+
+_from_key_cache = {}
+
+
+def _schema_from_pickle_key(key):
+    if key[0] == "bundled":
+        return bundled(key[1])
+    schema = _from_key_cache.get(key)
+    if schema is None:
+        base = _schema_from_pickle_key(key[2]) if key[2] is not None else None
+        schema = _from_key_cache[key] = Schema.from_text(key[1], base)
+    return schema
