@@ -316,7 +316,7 @@ def _parse_declaration(body, is_function, text, start, lines):
 
     computed = compute_id(body)
     declared = int(hex_id, 16) if hex_id else None
-    line = lines.line(start)
+    line = lines.line(start) if lines is not None else 1
     return Definition(
         name, declared if declared is not None else computed, declared, computed,
         tuple(params), tuple(generics), result, is_function, line, " ".join(body.split()),
@@ -423,3 +423,10 @@ def compute_id(declaration):
         text = text.replace(c, "")
     text = " ".join(text.split())
     return zlib.crc32(text.encode("ascii")) & 0xFFFFFFFF
+
+
+def parse_one(source, is_function, line):
+    """Re-parse one declaration (as kept in ``Definition.source``)."""
+    d = _parse_declaration(source, is_function, source, 0, None)
+    d.line = line
+    return d

@@ -5,12 +5,11 @@ lazily on first use, so loading the 2,456 definitions of a layer costs only the 
 the cache read, for the bundled schemas).
 """
 
-import hashlib
 import marshal
 import os
 import sys
-import tempfile
 import warnings
+import weakref
 from collections import namedtuple
 
 from . import _plans as PL
@@ -18,10 +17,10 @@ from ._model import TLFunction, make_class, make_type_class
 from ._tlparse import (
     KNOWN_ID_EXCEPTIONS,
     Definition,
-    Param,
     TLSchemaError,
     TypeExpr,
     parse,
+    parse_one,
     parse_type,
 )
 from .errors import TLEncodeError
@@ -35,15 +34,19 @@ class TLSchemaWarning(UserWarning):
     """A declared constructor id that differs from the computed one (not a known exception)."""
 
 
+# A definition is kept as a flat record until something needs its parameters; the bundled
+# schemas' records are cached with marshal, which loads flat tuples of strings fastest.
+# (name, id, declared id, computed id, source, result type, is function, line)
+_NAME, _ID, _DECLARED, _COMPUTED, _SOURCE, _TYPE, _IS_FUNCTION, _LINE = range(8)
+
+
 def _compact(d):
-    params = tuple((p.name, str(p.type), p.flag, p.bit) for p in d.params)
-    return (d.name, d.id, d.declared_id, d.computed_id, params, d.generics, str(d.type),
-            d.is_function, d.line, d.source)
+    return (d.name, d.id, d.declared_id, d.computed_id, d.source, str(d.type),
+            d.is_function, d.line)
 
 
-def _expand(t):
-    params = tuple(Param(n, parse_type(ty), f, b) for n, ty, f, b in t[4])
-    return Definition(t[0], t[1], t[2], t[3], params, t[5], parse_type(t[6]), t[7], t[8], t[9])
+def _expand(rec):
+    return parse_one(rec[_SOURCE], rec[_IS_FUNCTION], rec[_LINE])
 
 
 class Schema:
@@ -64,7 +67,7 @@ class Schema:
         self._module = module or "tlfast.schemas.custom"
         self._by_id = {}
         for name, rec in self._records.items():
-            self._by_id[rec[1]] = name
+            self._by_id[rec[_ID]] = name
         self._defs = {}
         self._plans = {}
         self._type_classes = {}
@@ -81,6 +84,7 @@ class Schema:
         defs, layer, builtins = parse(text)
         schema = cls([_compact(d) for d in defs], layer, builtins, base)
         schema._key = ("text", text, base._pickle_key() if base is not None else None)
+        _from_key_cache[schema._key] = schema  # unpickling in this process finds it
         return schema
 
     @classmethod
@@ -133,8 +137,8 @@ class Schema:
         if self._types is None:
             types = {}
             for name, rec in self._records.items():
-                if not rec[7]:
-                    types.setdefault(rec[6], []).append(name)
+                if not rec[_IS_FUNCTION]:
+                    types.setdefault(rec[_TYPE], []).append(name)
             self._types = types
         return self._types
 
@@ -144,20 +148,22 @@ class Schema:
         """Definitions (and built-ins, as (name, declared, computed)) whose declared id
         differs from the one computed by the CRC32 rule."""
         out = [self._definition(n) for n, r in self._records.items()
-               if r[2] is not None and r[2] != r[3]]
+               if r[_DECLARED] is not None and r[_DECLARED] != r[_COMPUTED]]
         out += [b for b in self._builtins if b[1] is not None and b[1] != b[2]]
         return out
 
     @property
     def id_stats(self):
         """Declared ids and how many of them equal the computed id (built-ins included)."""
-        declared = [(r[2], r[3]) for r in self._records.values() if r[2] is not None]
+        declared = [(r[_DECLARED], r[_COMPUTED]) for r in self._records.values()
+                    if r[_DECLARED] is not None]
         declared += [(b[1], b[2]) for b in self._builtins if b[1] is not None]
         return IdStats(len(declared), sum(1 for a, b in declared if a == b))
 
     def _warn_mismatches(self):
-        odd = [r[0] for r in self._records.values()
-               if r[2] is not None and r[2] != r[3] and r[0] not in KNOWN_ID_EXCEPTIONS]
+        odd = [r[_NAME] for r in self._records.values()
+               if r[_DECLARED] is not None and r[_DECLARED] != r[_COMPUTED]
+               and r[_NAME] not in KNOWN_ID_EXCEPTIONS]
         if odd:
             warnings.warn(
                 f"{len(odd)} declared constructor ids differ from the computed ones: "
@@ -249,7 +255,7 @@ class Schema:
             return PL.TypePlan(kind, text=text)
         short = name.rpartition(".")[2]
         if short[:1].islower():  # bare constructor by name: message, future_salt
-            if name not in self._records or self._records[name][7]:
+            if name not in self._records or self._records[name][_IS_FUNCTION]:
                 raise TLSchemaError(f"undefined constructor {name} (in type {text})")
             return self._bare(name, text)
         ctors = self.types.get(name)
@@ -259,7 +265,7 @@ class Schema:
             if len(ctors) != 1:
                 raise TLSchemaError(f"%{name}: bare form needs a type with one constructor, it has {len(ctors)}")
             return self._bare(ctors[0], text)
-        ids = frozenset(self._records[c][1] for c in ctors)
+        ids = frozenset(self._records[c][_ID] for c in ctors)
         return PL.TypePlan(PL.OBJECT, boxed=PL.BoxedType(name, ids), text=text)
 
     def _bare(self, ctor_name, text):
@@ -362,7 +368,7 @@ class Namespace:
 
 # bundled schemas ---------------------------------------------------------------------
 _SCHEMA_DIR = os.path.join(os.path.dirname(__file__), "schemas")
-_CACHE_FORMAT = 1
+_CACHE_FORMAT = 2
 _BUNDLED = {"api": "api-layer228.tl", "mtproto": "mtproto.tl"}
 _loaded = {}
 
@@ -378,12 +384,14 @@ def _cache_dir():
 def _parse_cached(text):
     """Parse ``text`` through an on-disk cache keyed by the text's hash and the parser
     version; a stale, corrupt or unwritable cache just means parsing again."""
+    import hashlib
+
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     tag = f"{_CACHE_FORMAT}-{sys.version_info[0]}.{sys.version_info[1]}-{digest}"
     path = os.path.join(_cache_dir(), f"schema-{digest[:32]}.marshal")
     try:
         with open(path, "rb") as f:
-            stored_tag, records, layer, builtins = marshal.load(f)
+            stored_tag, records, layer, builtins = marshal.loads(f.read())
         if stored_tag == tag:
             return records, layer, builtins
     except Exception:  # noqa: BLE001 - missing/corrupt/foreign cache: parse again
@@ -391,6 +399,8 @@ def _parse_cached(text):
     defs, layer, builtins = parse(text)
     records = [_compact(d) for d in defs]
     try:
+        import tempfile
+
         os.makedirs(os.path.dirname(path), exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".schema-")
         with os.fdopen(fd, "wb") as f:
@@ -414,7 +424,7 @@ def bundled(name):
     return schema
 
 
-_from_key_cache = {}
+_from_key_cache = weakref.WeakValueDictionary()
 
 
 def _schema_from_pickle_key(key):
