@@ -202,7 +202,10 @@ def _write_bytes(out, data):
 
 
 # --- the object engine: interprets plans (tlfast._plans) ---------------------------------
+import sys  # noqa: E402
+
 from . import _plans as PL  # noqa: E402
+from . import _pygen  # noqa: E402
 from ._codec import codec_of, inflate  # noqa: E402
 from .errors import TLError  # noqa: E402
 
@@ -270,6 +273,10 @@ def _read_boxed(r, boxed, depth):
             if plan is None:
                 raise P.unknown_constructor(cid, pos, boxed.name)
             raise P.wrong_constructor(plan, pos, boxed.name)
+        dec = _decoder(plan)
+        if boxed._py is not None:
+            boxed._py[cid] = dec  # generated code reads this type's known ids directly
+        return dec(r, depth + 1)
     return _read_ctor(r, plan, depth + 1)
 
 
@@ -288,6 +295,38 @@ def _read_gzip(r, boxed, depth, pos):
 
 
 def _read_ctor(r, plan, depth):
+    return _decoder(plan)(r, depth)
+
+
+def _decoder(plan):
+    gen = plan._py
+    if gen is None:
+        gen = plan._py = [None, None]
+    dec = gen[0]
+    if dec is None:
+        if any(f.kind == PL.BODY_LEN for f in plan.fields):
+            dec = gen[0] = lambda r, depth: _interpret_ctor(r, plan, depth)
+        else:
+            dec = gen[0] = _pygen.make_decoder(plan, sys.modules[__name__])
+    return dec
+
+
+def _encoder(plan):
+    gen = plan._py
+    if gen is None:
+        gen = plan._py = [None, None]
+    enc = gen[1]
+    if enc is None:
+        if any(f.kind == PL.BODY_LEN for f in plan.fields):
+            enc = gen[1] = lambda w, obj, depth: _interpret_write_ctor(w, plan, obj, depth)
+        else:
+            enc = gen[1] = _pygen.make_encoder(plan, sys.modules[__name__])
+    return enc
+
+
+def _interpret_ctor(r, plan, depth):
+    """The reference: field by field from the plan (used for MTProto's message, whose
+    body length is checked; everything else runs generated code that does the same)."""
     if depth > r.max_depth:
         raise P.too_deep(r._pos, r.max_depth)
     obj = _new(plan.cls)
@@ -430,12 +469,16 @@ _OBJECT_VECTOR = PL.TypePlan(PL.VECTOR, elem=_OBJECT_TYPE, text="Vector<Object>"
 
 
 def _write_ctor(w, plan, obj, depth):
+    _encoder(plan)(w, obj, depth)
+
+
+def _interpret_write_ctor(w, plan, obj, depth):
     if depth > PL.DEFAULT_MAX_DEPTH:
         raise P.too_deep_encode(PL.DEFAULT_MAX_DEPTH)
     fields = plan.fields
-    values = [getattr(obj, f.attr) if f.slot >= 0 else None for f in fields]
     i = -1
     try:
+        values = _values(plan, obj)
         words = PL.flags_from_values(plan, values) if plan.flag_fields else None
         n = len(fields)
         while i + 1 < n:
@@ -461,6 +504,17 @@ def _write_ctor(w, plan, obj, depth):
             exc._add_path("." + fields[i].name)
         if depth == 1:
             exc._add_path(plan.name)
+        raise
+
+
+def _values(plan, obj):
+    """Field values by field index (None for flags words); an unset slot is an error."""
+    try:
+        return [getattr(obj, f.attr) if f.slot >= 0 else None for f in plan.fields]
+    except AttributeError:
+        for f in plan.fields:
+            if f.slot >= 0 and not hasattr(obj, f.attr):
+                raise P.missing_attr(f.name) from None
         raise
 
 

@@ -49,13 +49,14 @@ class BoxedType:
     """What a boxed position accepts: ``ids`` (frozenset) or None for any Object;
     ``functions_only`` for ``!X``."""
 
-    __slots__ = ("name", "ids", "functions_only", "_cy")
+    __slots__ = ("name", "ids", "functions_only", "_cy", "_py")
 
     def __init__(self, name, ids, functions_only=False):
         self.name = name
         self.ids = ids
         self.functions_only = functions_only
         self._cy = None
+        self._py = None  # pure engine: {id: generated decoder} for ids met so far
 
     def __repr__(self):
         return f"<BoxedType {self.name}>"

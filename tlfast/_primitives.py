@@ -139,3 +139,7 @@ def not_a_list(expected, value):
 
 def too_many(expected, count):
     return TLEncodeError(f"{expected} has {count} elements, more than an int count can hold")
+
+
+def missing_attr(name):
+    return TLEncodeError(f"field {name} is not set")

@@ -1,0 +1,268 @@
+"""Code generation for the pure-Python engine: one decode and one encode function per
+constructor, made with ``exec`` the first time the constructor is met.
+
+The generated functions do exactly what the interpreter in ``_codec_py`` (``_read_ctor`` /
+``_write_ctor``) does, field by field and check by check, so errors, offsets and paths are
+the same; they only avoid the interpreter's per-field dispatch: locals instead of dict
+lookups, the flags tests inlined, consecutive fixed-size fields read with one ``struct``
+call, ints range-checked inline.
+"""
+
+import struct
+
+from . import _plans as PL
+from . import _primitives as P
+from .errors import TLError
+
+_FIXED = {PL.INT: ("i", 4), PL.UINT: ("I", 4), PL.FLAGS: ("I", 4), PL.LONG: ("q", 8),
+          PL.DOUBLE: ("d", 8)}
+_INT_LIMITS = {PL.INT: P.INT_RANGE, PL.LONG: P.LONG_RANGE, PL.UINT: P.UINT_RANGE}
+_WRITER_METHOD = {PL.INT: "write_int", PL.UINT: "write_uint", PL.LONG: "write_long",
+                  PL.INT128: "write_int128", PL.INT256: "write_int256",
+                  PL.DOUBLE: "write_double", PL.BOOL: "write_bool", PL.BYTES: "write_bytes",
+                  PL.STRING: "write_string"}
+_READER_METHOD = {PL.INT128: "read_int128", PL.INT256: "read_int256"}
+
+
+def _batch_fail(pos, end, sizes, indices):
+    """A batch of fixed-size fields did not fit: the error of the first one that doesn't."""
+    for size, i in zip(sizes, indices):
+        if end - pos < size:
+            return i, P.truncated(pos, size, end - pos)
+        pos += size
+    raise AssertionError("unreachable: the batch fit")
+
+
+def make_decoder(plan, engine):
+    """A function ``dec(r, depth) -> object`` for ``plan`` (``engine`` is ``_codec_py``)."""
+    ns = {
+        "new": object.__new__, "cls": plan.cls, "TLError": TLError, "P": P,
+        "PLAN_NAME": plan.name, "NAMES": tuple("." + f.name for f in plan.fields),
+        "batch_fail": _batch_fail, "read": engine._read, "read_boxed": engine._read_boxed,
+        "BT": P.BOOL_TRUE, "BF": P.BOOL_FALSE, "unpack_I": struct.Struct("<I").unpack_from,
+        "bytes_t": bytes,
+    }
+    body = []
+    emit = body.append
+    fields = plan.fields
+    n = len(fields)
+    i = 0
+    while i < n:
+        f = fields[i]
+        k = f.kind
+        if f.flag < 0 and k in _FIXED:
+            j = i
+            while j < n and fields[j].flag < 0 and fields[j].kind in _FIXED:
+                j += 1
+            batch = list(range(i, j))
+            fmt = "<" + "".join(_FIXED[fields[b].kind][0] for b in batch)
+            sizes = tuple(_FIXED[fields[b].kind][1] for b in batch)
+            total = sum(sizes)
+            ns[f"S{i}"] = struct.Struct(fmt).unpack_from
+            emit(f"_f = {i}")
+            emit(f"if end - pos < {total}:")
+            emit(f"    _f, _e = batch_fail(pos, end, {sizes!r}, {tuple(batch)!r}); raise _e")
+            emit(f"_v = S{i}(buf, pos)")
+            emit(f"pos += {total}")
+            for n_, b in enumerate(batch):
+                emit(_store(fields[b], b, f"_v[{n_}]"))
+            i = j
+            continue
+        lines = _decode_field(f, i, ns)
+        if f.flag >= 0:
+            word, mask = f"fl{f.flag}", 1 << f.bit
+            if k == PL.TRUE:
+                emit(f"o.{f.attr} = ({word} & {mask}) != 0")
+            else:
+                emit(f"if {word} & {mask}:")
+                body.extend("    " + line for line in lines)
+                emit("else:")
+                emit(f"    o.{f.attr} = None")
+        else:
+            body.extend(lines)
+        i += 1
+    src = [
+        "def dec(r, depth):",
+        "    if depth > r.max_depth:",
+        "        raise P.too_deep(r._pos, r.max_depth)",
+        "    buf = r._buf; pos = r._pos; end = r._end",
+        "    o = new(cls)",
+        "    _f = -1",
+        "    try:",
+        *("        " + line for line in (body or ["pass"])),
+        "    except TLError as e:",
+        "        if _f >= 0:",
+        "            e._add_path(NAMES[_f])",
+        "        if depth == 1:",
+        "            e._add_path(PLAN_NAME)",
+        "        raise",
+        "    r._pos = pos",
+        "    return o",
+    ]
+    exec("\n".join(src), ns)
+    return ns["dec"]
+
+
+def _store(f, i, expr):
+    if f.kind == PL.FLAGS:
+        return f"fl{i} = {expr}"
+    return f"o.{f.attr} = {expr}"
+
+
+def _decode_field(f, i, ns):
+    k = f.kind
+    out = [f"_f = {i}"]
+    if k in _FIXED:
+        code, size = _FIXED[k]
+        ns[f"S{i}"] = struct.Struct("<" + code).unpack_from
+        out += [
+            f"if end - pos < {size}: raise P.truncated(pos, {size}, end - pos)",
+            _store(f, i, f"S{i}(buf, pos)[0]"),
+            f"pos += {size}",
+        ]
+    elif k == PL.BOOL:
+        out += [
+            "if end - pos < 4: raise P.truncated(pos, 4, end - pos)",
+            "_c = unpack_I(buf, pos)[0]",
+            f"if _c == BT: o.{f.attr} = True",
+            f"elif _c == BF: o.{f.attr} = False",
+            "else: raise P.bad_bool(pos, _c)",
+            "pos += 4",
+        ]
+    elif k in (PL.BYTES, PL.STRING):
+        conv = ".decode('utf-8', 'replace')" if k == PL.STRING else ""
+        method = "read_string" if k == PL.STRING else "read_bytes"
+        out += [
+            # Short values from a bytes buffer inline; everything else via the Reader.
+            "_n = buf[pos] if pos < end else 255",
+            "if _n < 254 and type(buf) is bytes_t and end - pos >= ((_n + 4) & -4):",
+            f"    o.{f.attr} = buf[pos + 1 : pos + 1 + _n]{conv}",
+            "    pos += (_n + 4) & -4",
+            "else:",
+            f"    r._pos = pos; o.{f.attr} = r.{method}(); pos = r._pos",
+        ]
+    elif k in _READER_METHOD:
+        out.append(f"r._pos = pos; o.{f.attr} = r.{_READER_METHOD[k]}(); pos = r._pos")
+    elif k == PL.OBJECT and f.type.boxed.ids is not None:
+        # Known ids of this type go straight to their decoder; the rest (first sight,
+        # gzip_packed, errors) through the generic path, which fills the fast table.
+        ns[f"B{i}"] = f.type.boxed
+        ns[f"D{i}"] = _fast_table(f.type.boxed)
+        out += [
+            "if end - pos >= 4 and (_d := D%d.get(unpack_I(buf, pos)[0])) is not None:" % i,
+            f"    r._pos = pos + 4; o.{f.attr} = _d(r, depth + 1); pos = r._pos",
+            "else:",
+            f"    r._pos = pos; o.{f.attr} = read_boxed(r, B{i}, depth); pos = r._pos",
+        ]
+    else:
+        ns[f"T{i}"] = f.type
+        out.append(f"r._pos = pos; o.{f.attr} = read(r, T{i}, depth); pos = r._pos")
+    return out
+
+
+def _fast_table(boxed):
+    table = getattr(boxed, "_py", None)
+    if table is None:
+        table = boxed._py = {}
+    return table
+
+
+def make_encoder(plan, engine):
+    """A function ``enc(w, obj, depth)`` writing ``obj``'s fields (not its id)."""
+    ns = {
+        "TLError": TLError, "P": P, "PL": PL, "PLAN": plan, "PLAN_NAME": plan.name,
+        "NAMES": tuple("." + f.name for f in plan.fields), "write": engine._write,
+        "write_boxed": engine._write_boxed, "values_of": engine._values,
+        "MAXD": PL.DEFAULT_MAX_DEPTH, "int_t": int, "float_t": float,
+        "BT": struct.pack("<I", P.BOOL_TRUE), "BF": struct.pack("<I", P.BOOL_FALSE),
+        "pack_i": struct.Struct("<i").pack, "pack_I": struct.Struct("<I").pack,
+        "pack_q": struct.Struct("<q").pack, "pack_d": struct.Struct("<d").pack,
+    }
+    fields = plan.fields
+    stored = [(i, f) for i, f in enumerate(fields) if f.slot >= 0]
+    body = []
+    emit = body.append
+    if stored:
+        names = ", ".join(f"a{i}" for i, _ in stored)
+        getter = ", ".join(f"obj.{f.attr}" for _, f in stored)
+        emit("try:")
+        emit(f"    {names}, = ({getter},)" if len(stored) == 1 else f"    {names} = {getter}")
+        emit("except AttributeError:")
+        emit("    values_of(PLAN, obj); raise")
+    # flags words from presence, then shared-bit groups: the same order as flags_from_values
+    for w in plan.flag_fields:
+        emit(f"fl{w} = 0")
+    for i, f in enumerate(fields):
+        if f.flag < 0:
+            continue
+        mask = 1 << f.bit
+        if f.kind == PL.TRUE:
+            emit(f"if a{i} is True: fl{f.flag} |= {mask}")
+            emit(f"elif a{i} is not None and a{i} is not False:")
+            emit(f"    raise P.wrong_type('true', 'bool', a{i})._add_path(NAMES[{i}])")
+        else:
+            emit(f"if a{i} is not None: fl{f.flag} |= {mask}")
+    for flag, bit, data, names in plan.shared_groups:
+        cond = " or ".join(f"a{d} is None" for d in data)
+        emit(f"if fl{flag} & {1 << bit} and ({cond}):")
+        missing = "[" + ", ".join(f"{fields[d].name!r}" for d in data) + "]"
+        present = "[" + ", ".join(f"a{d}" for d in data) + "]"
+        emit(f"    raise PL.shared_bit_error(PLAN, {flag}, {bit}, {names!r}, "
+             f"[m for m, v in zip({missing}, {present}) if v is None])")
+    for i, f in enumerate(fields):
+        lines = _encode_field(f, i, ns)
+        if not lines:
+            continue
+        if f.flag >= 0:
+            emit(f"if fl{f.flag} & {1 << f.bit}:")
+            body.extend("    " + line for line in lines)
+        else:
+            body.extend(lines)
+    src = [
+        "def enc(w, obj, depth):",
+        "    if depth > MAXD:",
+        "        raise P.too_deep_encode(MAXD)",
+        "    out = w._out",
+        "    _f = -1",
+        "    try:",
+        *("        " + line for line in (body or ["pass"])),
+        "    except TLError as e:",
+        "        if _f >= 0:",
+        "            e._add_path(NAMES[_f])",
+        "        if depth == 1:",
+        "            e._add_path(PLAN_NAME)",
+        "        raise",
+    ]
+    exec("\n".join(src), ns)
+    return ns["enc"]
+
+
+def _encode_field(f, i, ns):
+    k = f.kind
+    a = f"a{i}"
+    if k == PL.TRUE:
+        return []
+    if k == PL.FLAGS:
+        return [f"out += pack_I(fl{i})"]
+    out = [f"_f = {i}"]
+    if k in _INT_LIMITS:
+        _, lo, hi = _INT_LIMITS[k]
+        pack = {PL.INT: "pack_i", PL.LONG: "pack_q", PL.UINT: "pack_I"}[k]
+        out += [
+            f"if type({a}) is int_t and {lo} <= {a} <= {hi}: out += {pack}({a})",
+            f"else: w.{_WRITER_METHOD[k]}({a})",
+        ]
+    elif k == PL.DOUBLE:
+        out += [f"if type({a}) is float_t: out += pack_d({a})", f"else: w.write_double({a})"]
+    elif k == PL.BOOL:
+        out += [f"if {a} is True: out += BT", f"elif {a} is False: out += BF",
+                f"else: w.write_bool({a})"]
+    elif k in _WRITER_METHOD:
+        out.append(f"w.{_WRITER_METHOD[k]}({a})")
+    elif k == PL.OBJECT:
+        ns[f"B{i}"] = f.type.boxed
+        out.append(f"write_boxed(w, B{i}, {a}, depth)")
+    else:
+        ns[f"T{i}"] = f.type
+        out.append(f"write(w, T{i}, {a}, depth)")
+    return out
