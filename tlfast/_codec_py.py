@@ -396,8 +396,24 @@ def _read_vector(r, elem, depth):
     out = []
     i = 0
     try:
-        for i in range(count):
-            out.append(_read(r, elem, depth))
+        if k == PL.OBJECT and elem.boxed.ids is not None:
+            # Elements of a known type: ids already met go straight to their decoder.
+            boxed = elem.boxed
+            table = boxed._py
+            if table is None:
+                table = boxed._py = {}
+            buf = r._buf
+            for i in range(count):
+                pos = r._pos
+                dec = table.get(_unpack_uint(buf, pos)[0]) if r._end - pos >= 4 else None
+                if dec is not None:
+                    r._pos = pos + 4
+                    out.append(dec(r, depth + 1))
+                else:
+                    out.append(_read_boxed(r, boxed, depth))
+        else:
+            for i in range(count):
+                out.append(_read(r, elem, depth))
     except TLError as exc:
         raise exc._add_path(f"[{i}]")
     return out
@@ -461,8 +477,13 @@ def _write_boxed(w, boxed, v, depth):
             raise P.wrong_object(boxed.name, plan)
         if boxed.functions_only and not plan.is_function:
             raise P.wrong_object(boxed.name, plan)
-    w._out += _uint.pack(plan.id)
-    _write_ctor(w, plan, v, depth + 1)
+    entry = (_uint.pack(plan.id), _encoder(plan))
+    table = boxed._py_enc
+    if table is None:
+        table = boxed._py_enc = {}
+    table[type(v)] = entry  # this class passed the checks: generated code goes direct
+    w._out += entry[0]
+    entry[1](w, v, depth + 1)
 
 
 _OBJECT_VECTOR = PL.TypePlan(PL.VECTOR, elem=_OBJECT_TYPE, text="Vector<Object>")
@@ -528,8 +549,22 @@ def _write_vector(w, tp, v, depth):
     elem = tp.elem
     i = 0
     try:
-        for i, x in enumerate(v):
-            _write(w, elem, x, depth)
+        if elem.kind == PL.OBJECT:
+            boxed = elem.boxed
+            table = boxed._py_enc
+            if table is None:
+                table = boxed._py_enc = {}
+            out = w._out
+            for i, x in enumerate(v):
+                entry = table.get(type(x))
+                if entry is not None:
+                    out += entry[0]
+                    entry[1](w, x, depth + 1)
+                else:
+                    _write_boxed(w, boxed, x, depth)
+        else:
+            for i, x in enumerate(v):
+                _write(w, elem, x, depth)
     except TLError as exc:
         raise exc._add_path(f"[{i}]")
 

@@ -49,7 +49,7 @@ class BoxedType:
     """What a boxed position accepts: ``ids`` (frozenset) or None for any Object;
     ``functions_only`` for ``!X``."""
 
-    __slots__ = ("name", "ids", "functions_only", "_cy", "_py")
+    __slots__ = ("name", "ids", "functions_only", "_cy", "_py", "_py_enc")
 
     def __init__(self, name, ids, functions_only=False):
         self.name = name
@@ -57,6 +57,7 @@ class BoxedType:
         self.functions_only = functions_only
         self._cy = None
         self._py = None  # pure engine: {id: generated decoder} for ids met so far
+        self._py_enc = None  # pure engine: {class: (id bytes, encoder)} for classes met
 
     def __repr__(self):
         return f"<BoxedType {self.name}>"

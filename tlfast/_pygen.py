@@ -260,8 +260,16 @@ def _encode_field(f, i, ns):
     elif k in _WRITER_METHOD:
         out.append(f"w.{_WRITER_METHOD[k]}({a})")
     elif k == PL.OBJECT:
-        ns[f"B{i}"] = f.type.boxed
-        out.append(f"write_boxed(w, B{i}, {a}, depth)")
+        boxed = f.type.boxed
+        if boxed._py_enc is None:
+            boxed._py_enc = {}
+        ns[f"B{i}"] = boxed
+        ns[f"E{i}"] = boxed._py_enc
+        out += [
+            f"_e = E{i}.get(type({a}))",
+            f"if _e is not None: out += _e[0]; _e[1](w, {a}, depth + 1)",
+            f"else: write_boxed(w, B{i}, {a}, depth)",
+        ]
     else:
         ns[f"T{i}"] = f.type
         out.append(f"write(w, T{i}, {a}, depth)")
