@@ -1,0 +1,637 @@
+"""``python -m tlfast bench``: time the bundled payloads for tlfast and its peers.
+
+The same payloads and the same peer adapters serve ``benchmarks/bench_codec.py``
+(pytest-benchmark) and this stand-alone runner (perf_counter loops, medians), so the two
+always measure the same work. Peers (Telethon, kurigram, msgspec) are optional: a missing
+one is reported as "not installed", never an error.
+
+Every case is checked once before it is timed (decoded value equal to the original,
+encoded bytes equal to the reference), so a fast wrong answer never reaches the table.
+"""
+
+import gc
+import io
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+from . import _backend
+from ._payloads import PAYLOADS, build
+
+__all__ = ["CODECS", "OPS", "TARGETS", "Unavailable", "make_case", "run", "format_table",
+           "machine_info"]
+
+CODECS = ("tlfast-cython", "tlfast-python", "telethon", "kurigram", "msgspec")
+OPS = ("decode", "encode")
+REFERENCE = "telethon"
+
+# Issue 4's targets: (payload, op, codec) -> the highest acceptable ratio of the codec's
+# median time to Telethon's in the same run. report.py and the CLI table both show them.
+TARGETS = {
+    ("messages_100", "decode", "tlfast-cython"): 0.08,
+    ("messages_100", "decode", "tlfast-python"): 0.65,
+    ("messages_100", "encode", "tlfast-cython"): 0.06,
+    ("messages_100", "encode", "tlfast-python"): 0.8,
+    ("vector_long_100k", "decode", "tlfast-cython"): 0.10,
+}
+# "Cost grows linearly from 100 to 1000 messages": time(messages_1000) / time(messages_100)
+# at most this (the data grows 9.96x; a little slack for cache effects).
+LINEAR_MAX = 12.0
+
+
+class Unavailable(Exception):
+    """A codec that cannot run a payload: not installed, not built, or cannot decode it."""
+
+
+class Case:
+    """One (payload, codec): zero-argument ``decode``/``encode`` callables and checks."""
+
+    def __init__(self, payload, codec, data, decode, encode, check_decode, check_encode):
+        self.payload = payload
+        self.codec = codec
+        self.data = data  # what decode() reads (TL bytes; msgpack for msgspec)
+        self.decode = decode
+        self.encode = encode
+        self.check_decode = check_decode  # (result) -> None, AssertionError-free checks
+        self.check_encode = check_encode
+
+    def fn(self, op):
+        return self.decode if op == "decode" else self.encode
+
+    def check(self, op, result):
+        (self.check_decode if op == "decode" else self.check_encode)(result)
+
+
+class CheckFailed(Exception):
+    pass
+
+
+def _expect(ok, what):
+    # Not `assert`: the runner's checks must hold under `python -O` too.
+    if not ok:
+        raise CheckFailed(what)
+
+
+# tlfast -------------------------------------------------------------------------------
+def tlfast_data(payload):
+    """The reference TL bytes of ``payload`` (encoded by the pure engine, once)."""
+    value, type_ = build(payload)
+    key = ("data", payload)
+    hit = _data_cache.get(key)
+    if hit is None:
+        from . import schemas
+
+        hit = _data_cache[key] = schemas.api.dumps(value, type_, backend="python")
+    return hit
+
+
+_data_cache = {}
+
+
+def tlfast_case(payload, backend):
+    """Case for tlfast with ``backend``: "cython", "python" or an engine module."""
+    from . import schemas
+
+    name = backend if isinstance(backend, str) else _engine_name(backend)
+    try:
+        engine = _backend.engine(backend)
+    except ImportError as exc:
+        raise Unavailable(f"not built ({exc})") from None
+    value, type_ = build(payload)
+    data = tlfast_data(payload)
+    api = schemas.api
+
+    def decode():
+        return api.loads(data, type_, backend=engine)
+
+    def encode():
+        return api.dumps(value, type_, backend=engine)
+
+    def check_decode(result):
+        _expect(result == value, "decoded value differs from the original")
+
+    def check_encode(result):
+        _expect(result == data, "encoded bytes differ from the reference")
+
+    return Case(payload, f"tlfast-{name}", data, decode, encode, check_decode, check_encode)
+
+
+def _engine_name(module):
+    return "cython" if getattr(module, "__name__", "").endswith("_cy") else "python"
+
+
+# Telethon -----------------------------------------------------------------------------
+def telethon_case(payload):
+    try:
+        from telethon.extensions import BinaryReader
+    except ImportError:
+        raise Unavailable("not installed") from None
+    import struct
+
+    value, type_ = build(payload)
+    data = tlfast_data(payload)
+    if type_ == "Vector<long>":
+        # Telethon's generated code reads a Vector<long> field with this loop.
+        def decode():
+            r = BinaryReader(data)
+            r.read_int(signed=False)
+            return [r.read_long() for _ in range(r.read_int())]
+
+        pack = struct.pack
+
+        def encode():
+            # ... and writes one like this (telethon_generator's _write_arg_to_bytes).
+            return b"".join((b"\x15\xc4\xb5\x1c", pack("<i", len(value)),
+                             b"".join(pack("<q", x) for x in value)))
+
+        def check_decode(result):
+            _expect(result == value, "decoded list differs")
+
+        obj = None
+    else:
+        def decode():
+            return BinaryReader(data).tgread_object()
+
+        try:
+            obj = decode()
+        except Exception as exc:  # noqa: BLE001 - a peer that cannot read it is reported
+            raise Unavailable(f"cannot decode: {type(exc).__name__}: {exc}") from None
+
+        def encode():
+            return bytes(obj)
+
+        def check_decode(result):
+            _expect(bytes(result) == data, "decoded object does not re-encode to the input")
+
+    def check_encode(result):
+        _expect(result == data, "encoded bytes differ from tlfast's")
+
+    return Case(payload, "telethon", data, decode, encode, check_decode, check_encode)
+
+
+# kurigram (Pyrogram fork; the module is still called pyrogram) ------------------------
+def kurigram_case(payload):
+    import logging
+
+    # Without TgCrypto, pyrogram logs a speed warning at import; it is about its crypto,
+    # not about what we time.
+    logging.getLogger("pyrogram").setLevel(logging.ERROR)
+    try:
+        from pyrogram.raw.core import Int, Long, TLObject, Vector
+    except ImportError:
+        raise Unavailable("not installed") from None
+    value, type_ = build(payload)
+    data = tlfast_data(payload)
+    BytesIO = io.BytesIO
+    if type_ == "Vector<long>":
+        def decode():
+            b = BytesIO(data)
+            Int.read(b)  # the Vector id
+            return Vector.read(b, Long)
+
+        def encode():
+            return Vector(value, Long)
+
+        def check_decode(result):
+            _expect(list(result) == value, "decoded list differs")
+    else:
+        def decode():
+            return TLObject.read(BytesIO(data))
+
+        try:
+            obj = decode()
+            _expect(obj.write() == data, "does not re-encode to the same bytes")
+        except Exception as exc:  # noqa: BLE001
+            raise Unavailable(f"cannot decode: {type(exc).__name__}: {exc}") from None
+
+        def encode():
+            return obj.write()
+
+        def check_decode(result):
+            _expect(result.write() == data, "decoded object does not re-encode to the input")
+
+    def check_encode(result):
+        _expect(result == data, "encoded bytes differ from tlfast's")
+
+    return Case(payload, "kurigram", data, decode, encode, check_decode, check_encode)
+
+
+# msgspec: the same logical data as msgpack into typed Structs (the practical limit) ----
+def msgspec_case(payload):
+    try:
+        import msgspec
+    except ImportError:
+        raise Unavailable("not installed") from None
+    value, type_ = build(payload)
+    if type_ == "Vector<long>":
+        root_type, logical = list[int], value
+    else:
+        model = _MsgspecModel(msgspec)
+        root_type, logical = model.root_type(value), model.convert(value)
+    encoder = msgspec.msgpack.Encoder()
+    decoder = msgspec.msgpack.Decoder(root_type)
+    data = encoder.encode(logical)
+
+    def decode():
+        return decoder.decode(data)
+
+    def encode():
+        return encoder.encode(logical)
+
+    def check_decode(result):
+        _expect(result == logical, "decoded value differs")
+
+    def check_encode(result):
+        _expect(result == data, "encoded bytes differ")
+
+    return Case(payload, "msgspec", data, decode, encode, check_decode, check_encode)
+
+
+class _MsgspecModel:
+    """msgspec.Struct classes mirroring the constructors a tlfast value uses: one array-like
+    Struct per constructor, tagged with its constructor id, fields typed as in the schema
+    (a boxed type becomes the Union of its constructors met in the value)."""
+
+    def __init__(self, msgspec):
+        self.msgspec = msgspec
+        self.used = {}  # boxed type name -> {constructor class}
+        self.structs = {}  # tlfast class -> Struct class
+
+    def root_type(self, value):
+        self._collect(value, None)
+        return self._struct(type(value))
+
+    def _collect(self, value, boxed_name):
+        from ._model import TLObject
+        from . import _plans as PL
+
+        if isinstance(value, list):
+            for v in value:
+                self._collect(v, boxed_name)
+            return
+        if not isinstance(value, TLObject):
+            return
+        if boxed_name is not None:
+            self.used.setdefault(boxed_name, set()).add(type(value))
+        for f in type(value)._plan.fields:
+            if f.slot < 0:
+                continue
+            tp = f.type
+            while tp.kind in (PL.VECTOR, PL.BARE_VECTOR):
+                tp = tp.elem
+            name = tp.boxed.name if tp.kind == PL.OBJECT else None
+            self._collect(getattr(value, f.attr), name)
+
+    def _annotation(self, tp):
+        import typing
+
+        from . import _plans as PL
+
+        k = tp.kind
+        if k in (PL.INT, PL.UINT, PL.LONG, PL.INT128, PL.INT256):
+            return int
+        if k == PL.DOUBLE:
+            return float
+        if k in (PL.BOOL, PL.TRUE):
+            return bool
+        if k == PL.BYTES:
+            return bytes
+        if k == PL.STRING:
+            return str
+        if k in (PL.VECTOR, PL.BARE_VECTOR):
+            return list[self._annotation(tp.elem)]
+        if k == PL.BARE:
+            return self._struct(tp.ctor.cls)
+        members = sorted(self.used.get(tp.boxed.name, ()), key=lambda c: c.TL_NAME)
+        if not members:
+            return type(None)
+        structs = tuple(self._struct(c) for c in members)
+        return structs[0] if len(structs) == 1 else typing.Union[structs]
+
+    def _struct(self, cls):
+        import typing
+
+        from . import _plans as PL
+
+        s = self.structs.get(cls)
+        if s is not None:
+            return s
+        fields = []
+        for f in cls._plan.fields:
+            if f.slot < 0:
+                continue
+            ann = self._annotation(f.type)
+            if f.kind == PL.TRUE:
+                fields.append((f.attr, bool, False))
+            elif f.flag >= 0:
+                fields.append((f.attr, typing.Optional[ann], None))
+            else:
+                fields.append((f.attr, ann))
+        s = self.msgspec.defstruct(cls.TL_NAME.replace(".", "_"), fields, tag=cls.CONSTRUCTOR_ID,
+                                   tag_field="_", array_like=True, kw_only=True)
+        self.structs[cls] = s
+        return s
+
+    def convert(self, value):
+        from ._model import TLObject
+
+        if isinstance(value, list):
+            return [self.convert(v) for v in value]
+        if isinstance(value, TLObject):
+            s = self._struct(type(value))
+            return s(**{a: self.convert(getattr(value, a)) for a, _ in type(value)._fields})
+        return value
+
+
+def make_case(payload, codec):
+    """The Case for ``codec`` (one of CODECS) on ``payload``; raises Unavailable."""
+    if codec.startswith("tlfast-"):
+        return tlfast_case(payload, codec[len("tlfast-"):])
+    return {"telethon": telethon_case, "kurigram": kurigram_case,
+            "msgspec": msgspec_case}[codec](payload)
+
+
+# timing -------------------------------------------------------------------------------
+def time_call(fn, repeats, min_time):
+    """Median seconds per call: ``repeats`` samples, each looping ``fn`` long enough to
+    take about ``min_time`` (so fast calls are not swamped by timer resolution)."""
+    perf = time.perf_counter
+    t0 = perf()
+    fn()
+    once = perf() - t0
+    loops = max(1, int(min_time / once)) if once > 0 else 1000
+    samples = []
+    gc_was = gc.isenabled()
+    gc.disable()  # collections would land on arbitrary samples
+    try:
+        for _ in range(repeats):
+            t0 = perf()
+            for _ in range(loops):
+                fn()
+            samples.append((perf() - t0) / loops)
+    finally:
+        if gc_was:
+            gc.enable()
+    return statistics.median(samples)
+
+
+def machine_info():
+    info = {
+        "python": f"{platform.python_implementation()} {platform.python_version()}",
+        "platform": platform.platform(terse=True),
+        "machine": platform.machine(),
+        "cpu": _cpu_name(),
+        "cpus": os.cpu_count(),
+    }
+    try:
+        from . import __version__
+
+        info["tlfast"] = __version__
+    except ImportError:
+        pass
+    try:
+        import Cython
+
+        info["cython"] = Cython.__version__
+    except ImportError:
+        info["cython"] = None
+    info["commit"] = _git_commit()
+    for mod, key in (("telethon", "telethon"), ("pyrogram", "kurigram"), ("msgspec", "msgspec")):
+        info[key] = _version_of(mod)
+    return info
+
+
+def _version_of(module):
+    try:
+        from importlib import metadata
+
+        dist = {"pyrogram": "kurigram"}.get(module, module)
+        return metadata.version(dist)
+    except Exception:  # noqa: BLE001 - not installed, or installed without metadata
+        return None
+
+
+def _cpu_name():
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or None
+
+
+def _git_commit():
+    here = os.path.dirname(os.path.abspath(__file__))
+    try:
+        out = subprocess.run(["git", "-C", here, "rev-parse", "--short", "HEAD"],
+                             capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if out.returncode != 0:
+        return None
+    commit = out.stdout.strip()
+    dirty = subprocess.run(["git", "-C", here, "status", "--porcelain", "--untracked-files=no"],
+                           capture_output=True, text=True, timeout=5)
+    return commit + ("+dirty" if dirty.returncode == 0 and dirty.stdout.strip() else "")
+
+
+def run(payloads=None, codecs=None, quick=False, progress=None):
+    """Time every (payload, op, codec). Returns a dict with "machine", "settings" and
+    "results" (one entry per payload, op and codec: median seconds, or why not)."""
+    payloads = list(payloads or PAYLOADS)
+    codecs = list(codecs or CODECS)
+    repeats, min_time = (5, 0.01) if quick else (15, 0.05)
+    forced_pure = _backend.requested() == "python"
+    results = []
+    total = len(payloads) * len(codecs)
+    done = 0
+    for payload in payloads:
+        for codec in codecs:
+            done += 1
+            if progress:
+                progress(f"[{done}/{total}] {payload} {codec}")
+            entry = {"payload": payload, "codec": codec}
+            if codec == "tlfast-cython" and forced_pure:
+                for op in OPS:
+                    results.append(dict(entry, op=op, status="skipped (TLFAST_BACKEND=python)"))
+                continue
+            try:
+                case = make_case(payload, codec)
+            except Unavailable as exc:
+                for op in OPS:
+                    results.append(dict(entry, op=op, status=str(exc)))
+                continue
+            except Exception as exc:  # noqa: BLE001 - a broken codec is a result, not a crash
+                for op in OPS:
+                    results.append(dict(entry, op=op, status="error", error=_one_line(exc)))
+                continue
+            for op in OPS:
+                e = dict(entry, op=op, size=len(case.data))
+                try:
+                    fn = case.fn(op)
+                    case.check(op, fn())
+                    e["median_s"] = time_call(fn, repeats, min_time)
+                    e["status"] = "ok"
+                except Exception as exc:  # noqa: BLE001
+                    e["status"] = "error"
+                    e["error"] = _one_line(exc)
+                results.append(e)
+    _add_ratios(results)
+    return {"machine": machine_info(),
+            "settings": {"quick": quick, "repeats": repeats, "min_time_s": min_time,
+                         "backend_env": os.environ.get("TLFAST_BACKEND", "auto")},
+            "sizes": {p: len(tlfast_data(p)) for p in payloads},
+            "results": results}
+
+
+def _one_line(exc):
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _add_ratios(results):
+    ref = {(r["payload"], r["op"]): r["median_s"] for r in results
+           if r["codec"] == REFERENCE and r.get("status") == "ok"}
+    for r in results:
+        base = ref.get((r["payload"], r["op"]))
+        if r.get("status") == "ok" and base:
+            r["ratio"] = r["median_s"] / base
+        target = TARGETS.get((r["payload"], r["op"], r["codec"]))
+        if target is not None:
+            r["target"] = target
+            if "ratio" in r:
+                r["met"] = r["ratio"] <= target
+
+
+def format_time(seconds):
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.1f} µs"
+    if seconds < 1:
+        return f"{seconds * 1e3:.2f} ms"
+    return f"{seconds:.2f} s"
+
+
+def format_size(n):
+    if n < 1024:
+        return f"{n} B"
+    if n < 1024 * 1024:
+        return f"{n / 1024:.1f} KiB"
+    return f"{n / 1024 / 1024:.2f} MiB"
+
+
+def format_table(report):
+    """The result as one text table: a row per payload and op, a column per codec with the
+    median time and (ratio to Telethon); notes below for targets and unavailable codecs."""
+    results = report["results"]
+    codecs = [c for c in CODECS if any(r["codec"] == c for r in results)]
+    rows = []
+    keys = []
+    for r in results:
+        k = (r["payload"], r["op"])
+        if k not in keys:
+            keys.append(k)
+    by = {(r["payload"], r["op"], r["codec"]): r for r in results}
+    notes = []
+    for payload, op in keys:
+        size = report["sizes"].get(payload)
+        row = [payload, format_size(size) if size is not None else "", op]
+        for c in codecs:
+            r = by.get((payload, op, c))
+            if r is None:
+                row.append("")
+            elif r.get("status") == "ok":
+                cell = format_time(r["median_s"])
+                if "ratio" in r and c != REFERENCE:
+                    cell += f" ({r['ratio']:.2f})"
+                if r.get("met") is False:
+                    cell += " MISSED"
+                row.append(cell)
+            elif r.get("status") == "error":
+                row.append("error")
+                notes.append(f"{c} {payload} {op}: {r.get('error')}")
+            elif r["status"] == "not installed":
+                row.append("not installed")
+            elif r["status"].startswith("cannot"):
+                row.append("n/a")
+                notes.append(f"{c} {payload}: {r['status']}")
+            else:  # "not built (why)", "skipped (why)": one note per codec
+                row.append(r["status"].split(" (")[0])
+                notes.append(f"{c}: {r['status']}")
+        rows.append(row)
+    header = ["payload", "size", "op"] + codecs
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
+    lines = []
+    m = report["machine"]
+    lines.append(
+        f"tlfast {m.get('tlfast', '?')} (commit {m.get('commit') or '?'}) — {m['python']}, "
+        f"Cython {m.get('cython') or 'n/a'}, {m['platform']}, {m.get('cpu') or m['machine']} "
+        f"({m.get('cpus')} CPUs)"
+    )
+    peers = ", ".join(f"{k} {m[k]}" for k in ("telethon", "kurigram", "msgspec") if m.get(k))
+    if peers:
+        lines.append(f"peers: {peers}")
+    lines.append("median time per call; (x) = ratio to Telethon's time in this run, lower is faster"
+                 + ("; --quick" if report["settings"].get("quick") else ""))
+    lines.append("")
+
+    def fmt(row):
+        cells = [str(row[0]).ljust(widths[0])]
+        cells += [str(x).rjust(w) for x, w in zip(row[1:], widths[1:])]
+        return "  ".join(cells).rstrip()
+
+    lines.append(fmt(header))
+    lines.append("  ".join("-" * w for w in widths))
+    lines.extend(fmt(r) for r in rows)
+    targets = [r for r in results if "target" in r]
+    if targets:
+        lines.append("")
+        lines.append("targets (ratio to Telethon):")
+        for r in targets:
+            got = f"{r['ratio']:.3f}" if "ratio" in r else "n/a"
+            verdict = "" if "met" not in r else ("ok" if r["met"] else "MISSED")
+            lines.append(f"  {r['payload']} {r['op']} {r['codec']}: <= {r['target']}  got {got}  {verdict}".rstrip())
+    for c in ("tlfast-cython", "tlfast-python"):
+        a = by.get(("messages_100", "decode", c))
+        b = by.get(("messages_1000", "decode", c))
+        if a and b and a.get("status") == b.get("status") == "ok":
+            growth = b["median_s"] / a["median_s"]
+            verdict = "ok" if growth <= LINEAR_MAX else "MISSED"
+            lines.append(f"  messages_1000/messages_100 decode {c}: <= {LINEAR_MAX:g}x  "
+                         f"got {growth:.1f}x  {verdict}")
+    if notes:
+        lines.append("")
+        lines.extend(dict.fromkeys(notes))
+    return "\n".join(lines)
+
+
+def main(payloads=None, codecs=None, quick=False, json_path=None, out=None, err=None):
+    """Run, print the table to ``out``, progress to ``err``; return an exit status."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    tty = getattr(err, "isatty", lambda: False)()
+
+    def progress(msg):
+        if tty:
+            err.write("\r\x1b[K" + msg)
+        else:
+            err.write(msg + "\n")
+        err.flush()
+
+    report = run(payloads, codecs, quick, progress)
+    if tty:
+        err.write("\r\x1b[K")
+        err.flush()
+    out.write(format_table(report) + "\n")
+    if json_path:
+        with open(json_path, "w", encoding="utf-8") as f:
+            json.dump(report, f, indent=2, ensure_ascii=False)
+            f.write("\n")
+    broken = [r for r in report["results"]
+              if r["codec"].startswith("tlfast-") and r.get("status") == "error"]
+    return 1 if broken else 0
