@@ -75,8 +75,13 @@ def bad_buffer(obj):
 
 def as_byte_view(buf):
     """Return (buffer, length) for bytes/bytearray/memoryview without copying the data."""
-    if isinstance(buf, (bytes, bytearray)):
+    if isinstance(buf, bytes):
         return buf, len(buf)
+    if isinstance(buf, bytearray):
+        # A view pins the bytearray's size while the Reader lives, as the Cython Reader's
+        # buffer export does: resizing it then raises BufferError in both backends.
+        view = memoryview(buf)
+        return view, view.nbytes
     if isinstance(buf, memoryview):
         if not buf.c_contiguous:
             raise TypeError("memoryview must be C-contiguous")
