@@ -296,6 +296,9 @@ def _read_input_bytes(args):
 def _result_request(schema_list, name):
     """An instance of function ``name`` with every field None: enough for ``result_of``,
     which only needs the function's result type."""
+    if _parse_id(name) is None and not any(name in s for s in schema_list):
+        if any(name in s.types for s in schema_list):
+            raise CLIError(f"--result-of takes a function name; {name} is a type (use --type {name})")
     schema, d = _lookup(schema_list, name)
     if not d.is_function:
         raise CLIError(f"--result-of needs a function; {d.name} is a constructor of {d.type}")
