@@ -1,5 +1,5 @@
 # cython: language_level=3, embedsignature=True, embedsignature.format=clinic, binding=False, auto_pickle=False
-"""Cython engine: Reader and Writer for TL primitives (and, later, objects via plans).
+"""Cython engine: Reader and Writer for TL primitives, and objects via plans.
 
 The pure twin is ``tlfast/_codec_py.py``, which is the specification: both export the same
 ``__all__`` with the same signatures and raise the same errors, built by
@@ -8,7 +8,7 @@ The pure twin is ``tlfast/_codec_py.py``, which is the specification: both expor
 The hot helpers are module-level ``cdef inline`` functions taking a typed ``Reader`` or
 ``Writer`` rather than cdef methods: that keeps them inlinable (a cdef method of a non-final
 class is a vtable call) while the classes stay subclassable from Python, as the pure ones
-are. The object engine, added to this module later, calls them directly.
+are. The object engine (``_objects_cy.pxi``, included at the end) calls them directly.
 
 ``binding=False`` makes the public methods plain C method descriptors (METH_NOARGS /
 FASTCALL): about 8 ns a call less than cyfunctions on the reference machine, which is a
@@ -181,6 +181,8 @@ Reads TL values from ``buf`` (bytes, bytearray or memoryview) without copying it
     cdef public object _codec
     cdef public object max_depth
     cdef public object max_inflate
+    cdef object _cyc              # the codec's CyCodec (object engine, _objects_cy.pxi)
+    cdef Py_ssize_t _depth_limit  # max_depth as a C integer, set by read_object
 
     def __init__(self, buf, schema=None, *, max_depth=DEFAULT_MAX_DEPTH,
                  max_inflate=DEFAULT_MAX_INFLATE):
@@ -216,6 +218,11 @@ Reads TL values from ``buf`` (bytes, bytearray or memoryview) without copying it
 
     def __dealloc__(self):
         self._release()
+
+    def read_object(self, type=None):
+        """A value of TL ``type`` (a type expression; default: a boxed Object)."""
+        self._depth_limit = _depth_limit_of(self.max_depth)
+        return _read_object(self, type)
 
     def tell(self):
         """The cursor: offset of the next byte to read."""
@@ -363,10 +370,17 @@ Builds TL bytes; ``getvalue()`` returns them."""
     cdef Py_ssize_t _len
     cdef Py_ssize_t _cap
     cdef public object _schema
+    cdef public object _codec
+    cdef object _cyc
 
     def __init__(self, schema=None):
         self._len = 0
         self._schema = schema
+        self._codec = None
+
+    def write_object(self, value, type=None):
+        """Write ``value`` as TL ``type`` (a type expression; default: a boxed Object)."""
+        _write_object(self, value, type)
 
     def __dealloc__(self):
         PyMem_Free(self._data)
@@ -575,3 +589,6 @@ cdef double _as_double_slow(object value) except? -1.0:
     except OverflowError:
         raise P.TLEncodeError(f"double out of range: {value}") from None
     return PyFloat_AS_DOUBLE(value)
+
+
+include "_objects_cy.pxi"

@@ -1,0 +1,957 @@
+# Object engine of the Cython backend, included at the end of _codec_cy.pyx.
+#
+# It executes the plans of tlfast._plans exactly as the pure engine (tlfast/_codec_py.py,
+# the specification) does: same values, same errors, same offsets and paths. Each CtorPlan
+# is converted once, on first use, into a CyCtor holding a C array of field structs (kind,
+# flags word and mask, slot offset in the instance, sub-type); each TypePlan into a CyType.
+# Decoding allocates instances with tp_alloc (no __init__) and stores each value straight
+# into its slot; encoding reads the slots the same way. Python-level code only runs on the
+# first sight of a constructor, for rare kinds (int128/int256, gzip_packed) and on errors.
+
+cimport cython
+from cpython.object cimport PyObject, PyTypeObject
+from cpython.ref cimport Py_INCREF, Py_XDECREF
+from cpython.list cimport PyList_New, PyList_SET_ITEM
+from cpython.mem cimport PyMem_Malloc, PyMem_Calloc
+from libc.math cimport floor
+
+from tlfast import _plans as PL
+from tlfast.errors import TLError, TLDecodeError
+from tlfast._codec import codec_of, inflate
+
+cdef extern from *:
+    """
+    #include "structmember.h"
+
+    /* Instances of the schema classes: allocated without __init__, slots filled by offset.
+       A slot of a fresh instance is NULL, so storing needs no DECREF of an old value. */
+    static inline PyObject* tlf_alloc(PyObject *cls) {
+        PyTypeObject *t = (PyTypeObject *)cls;
+        return t->tp_alloc(t, 0);
+    }
+    static inline void tlf_set(PyObject *obj, Py_ssize_t off, PyObject *v) {
+        Py_INCREF(v);
+        *(PyObject **)((char *)obj + off) = v;
+    }
+    static inline PyObject* tlf_get(PyObject *obj, Py_ssize_t off) {
+        return *(PyObject **)((char *)obj + off);
+    }
+    /* Offset of a __slots__ member descriptor, or -1 if ``d`` is not one. */
+    static Py_ssize_t tlf_member_offset(PyObject *d) {
+        PyMemberDef *m;
+        if (Py_TYPE(d) != &PyMemberDescr_Type) return -1;
+        m = ((PyMemberDescrObject *)d)->d_member;
+        if (m->type != T_OBJECT_EX || (m->flags & READONLY)) return -1;
+        return m->offset;
+    }
+    static inline PyObject* tlf_type_lookup(PyObject *obj, PyObject *name) {
+        return _PyType_Lookup(Py_TYPE(obj), name);  /* borrowed, no exception set */
+    }
+    static inline int tlf_type_is(PyObject *obj, PyObject *type) {
+        return (PyObject *)Py_TYPE(obj) == type;
+    }
+    static inline void tlf_incref(PyObject *v) { Py_INCREF(v); }
+    #define TLF_PY_TRUE Py_True
+    #define TLF_PY_FALSE Py_False
+    #define TLF_PY_NONE Py_None
+    """
+    object tlf_alloc(object cls)
+    void tlf_set(object obj, Py_ssize_t off, object v)
+    PyObject* tlf_get(object obj, Py_ssize_t off)
+    Py_ssize_t tlf_member_offset(object d)
+    PyObject* tlf_type_lookup(object obj, object name)
+    bint tlf_type_is(object obj, object type)
+    void tlf_incref(PyObject* v)
+    # (Cython reads <PyObject*>True as the C integer 1: name the singletons in C.)
+    PyObject* TLF_PY_TRUE
+    PyObject* TLF_PY_FALSE
+    PyObject* TLF_PY_NONE
+
+# Kinds: the numbers of tlfast._plans (checked at import below).
+cdef enum:
+    K_INT = 1
+    K_UINT = 2
+    K_LONG = 3
+    K_INT128 = 4
+    K_INT256 = 5
+    K_DOUBLE = 6
+    K_BOOL = 7
+    K_TRUE = 8
+    K_BYTES = 9
+    K_STRING = 10
+    K_FLAGS = 11
+    K_OBJECT = 12
+    K_BARE = 13
+    K_VECTOR = 14
+    K_BARE_VECTOR = 15
+    K_BODY_LEN = 16
+
+cdef enum:
+    TLF_VECTOR = 0x1CB5C415
+    TLF_GZIP_PACKED = 0x3072CFA1
+    MAX_WORDS = 16       # flags words per constructor (layer 228 has at most 2)
+    STACK_VALUES = 64    # field values gathered on the C stack when encoding
+
+if (K_INT, K_UINT, K_LONG, K_INT128, K_INT256, K_DOUBLE, K_BOOL, K_TRUE, K_BYTES, K_STRING,
+        K_FLAGS, K_OBJECT, K_BARE, K_VECTOR, K_BARE_VECTOR, K_BODY_LEN) != (
+        PL.INT, PL.UINT, PL.LONG, PL.INT128, PL.INT256, PL.DOUBLE, PL.BOOL, PL.TRUE,
+        PL.BYTES, PL.STRING, PL.FLAGS, PL.OBJECT, PL.BARE, PL.VECTOR, PL.BARE_VECTOR,
+        PL.BODY_LEN) or (TLF_VECTOR, TLF_GZIP_PACKED) != (P.VECTOR, P.GZIP_PACKED):
+    raise ImportError("tlfast._codec_cy: plan kinds disagree with tlfast._plans")
+
+cdef Py_ssize_t _ENCODE_MAX_DEPTH = PL.DEFAULT_MAX_DEPTH
+
+ctypedef struct tlf_field:
+    int kind
+    int word            # number of the flags word this field depends on, or -1
+    uint32_t mask       # its bit in that word
+    int word_out        # FLAGS: the number of the word it holds
+    Py_ssize_t offset   # byte offset of the slot in the instance, -1 if not stored
+    PyObject* sub       # CyType for composite kinds (owned by CyCtor._keep), else NULL
+
+ctypedef struct tlf_group:  # a flags bit shared by several fields (see PL.shared_groups)
+    int word
+    uint32_t mask
+    Py_ssize_t start    # its data-member field indices: CyCtor.group_members[start:stop]
+    Py_ssize_t stop
+
+
+@cython.final
+cdef class CyCtor:
+    """One constructor or function plan, as C structs (``plan._cy``)."""
+    cdef tlf_field* fields
+    cdef Py_ssize_t n
+    cdef int nwords
+    cdef uint32_t id
+    cdef bint is_function
+    cdef object cls
+    cdef object plan
+    cdef tuple attrs          # Python attribute names, for instances of subclasses
+    cdef tlf_group* groups
+    cdef Py_ssize_t ngroups
+    cdef Py_ssize_t* group_members
+    cdef list _keep
+
+    def __dealloc__(self):
+        PyMem_Free(self.fields)
+        PyMem_Free(self.groups)
+        PyMem_Free(self.group_members)
+
+
+@cython.final
+cdef class CyType:
+    """A TypePlan (``tp._cy``): kind, and what is read there."""
+    cdef int kind
+    cdef Py_ssize_t vsize       # bytes an element takes at least, for vector count checks
+    cdef object tp
+    cdef object text
+    cdef CyType elem            # vectors
+    cdef CyCtor ctor            # BARE: resolved on first use (plans may be recursive)
+    cdef object bare_plan
+    cdef uint32_t bare_id
+    cdef bint any_object        # OBJECT: boxed.ids is None
+    cdef bint functions_only
+    cdef object boxed_name
+    cdef uint32_t* ids          # OBJECT with ids: sorted
+    cdef Py_ssize_t nids
+
+    def __dealloc__(self):
+        PyMem_Free(self.ids)
+
+
+@cython.final
+cdef class CyCodec:
+    """Per-Codec C table from constructor id to CyCtor (``codec._cy``)."""
+    cdef object codec
+    cdef uint32_t* keys
+    cdef PyObject** vals        # borrowed: _keep owns them
+    cdef size_t mask
+    cdef Py_ssize_t used
+    cdef list _keep
+    cdef CyType object_type     # codec.type_plan(None)
+
+    def __dealloc__(self):
+        PyMem_Free(self.keys)
+        PyMem_Free(self.vals)
+
+
+# ---------------------------------------------------------------- conversion (cold)
+
+cdef object _CtorPlan = PL.CtorPlan
+cdef object _TypePlan = PL.TypePlan
+cdef object _S_PLAN = "_plan"
+cdef Py_ssize_t _CTOR_CY_OFFSET = tlf_member_offset(PL.CtorPlan.__dict__["_cy"])
+if _CTOR_CY_OFFSET < 0:
+    raise ImportError("tlfast._codec_cy: CtorPlan._cy is not a slot")
+
+
+cdef CyType _type_of(object tp):
+    cy = tp._cy
+    if type(cy) is CyType:
+        return <CyType>cy
+    return _build_type(tp)
+
+
+cdef CyType _build_type(object tp):
+    cdef CyType t = CyType.__new__(CyType)
+    cdef Py_ssize_t i
+    t.tp = tp
+    t.kind = tp.kind
+    t.text = tp.text
+    t.vsize = tp.min_size or 1
+    if t.kind == K_OBJECT:
+        boxed = tp.boxed
+        t.boxed_name = boxed.name
+        t.functions_only = bool(boxed.functions_only)
+        t.any_object = boxed.ids is None
+        if not t.any_object:
+            ids = sorted(boxed.ids)
+            t.nids = len(ids)
+            t.ids = <uint32_t*>PyMem_Malloc(max(t.nids, 1) * sizeof(uint32_t))
+            if t.ids == NULL:
+                raise MemoryError()
+            for i in range(t.nids):
+                t.ids[i] = ids[i]
+    elif t.kind == K_BARE:
+        t.bare_plan = tp.ctor
+        t.bare_id = tp.ctor.id
+    elif t.kind == K_VECTOR or t.kind == K_BARE_VECTOR:
+        t.elem = _type_of(tp.elem)
+    tp._cy = t
+    return t
+
+
+cdef CyCtor _ctor_of(object plan):
+    cy = plan._cy
+    if type(cy) is CyCtor:
+        return <CyCtor>cy
+    return _build_ctor(plan)
+
+
+cdef CyCtor _build_ctor(object plan):
+    cdef CyCtor c = CyCtor.__new__(CyCtor)
+    cdef tlf_field* fc
+    cdef CyType sub
+    cdef Py_ssize_t i, j, m
+    fields = plan.fields
+    cls = plan.cls
+    c.plan = plan
+    c.cls = cls
+    c.id = plan.id
+    c.is_function = bool(plan.is_function)
+    c.n = len(fields)
+    c._keep = []
+    c.attrs = tuple(f.attr for f in fields)
+    c.fields = <tlf_field*>PyMem_Calloc(max(c.n, 1), sizeof(tlf_field))
+    if c.fields == NULL:
+        raise MemoryError()
+    word_of = {}
+    for i in range(c.n):
+        f = fields[i]
+        fc = &c.fields[i]
+        fc.kind = f.kind
+        fc.word_out = -1
+        if f.kind == K_FLAGS:
+            if len(word_of) >= MAX_WORDS:
+                raise TypeError(f"{plan.name}: more than {MAX_WORDS} flags words")
+            fc.word_out = word_of[i] = len(word_of)
+        fc.word = word_of[f.flag] if f.flag >= 0 else -1
+        fc.mask = (<uint32_t>1 << <int>f.bit) if f.flag >= 0 else 0
+        fc.offset = -1
+        if f.slot >= 0:
+            fc.offset = tlf_member_offset(cls.__dict__.get(f.attr))
+            if fc.offset < 0:
+                raise TypeError(f"{cls!r}.{f.attr} is not a __slots__ member")
+        if f.kind in (K_OBJECT, K_BARE, K_VECTOR, K_BARE_VECTOR):
+            sub = _type_of(f.type)
+            c._keep.append(sub)
+            fc.sub = <PyObject*>sub
+    c.nwords = len(word_of)
+    groups = plan.shared_groups
+    c.ngroups = len(groups)
+    if c.ngroups:
+        c.groups = <tlf_group*>PyMem_Calloc(c.ngroups, sizeof(tlf_group))
+        m = sum(len(g[2]) for g in groups)
+        c.group_members = <Py_ssize_t*>PyMem_Calloc(max(m, 1), sizeof(Py_ssize_t))
+        if c.groups == NULL or c.group_members == NULL:
+            raise MemoryError()
+        m = 0
+        for i in range(c.ngroups):
+            flag, bit, data, names = groups[i]
+            c.groups[i].word = word_of[flag]
+            c.groups[i].mask = <uint32_t>1 << <int>bit
+            c.groups[i].start = m
+            for j in data:
+                c.group_members[m] = j
+                m += 1
+            c.groups[i].stop = m
+    plan._cy = c
+    return c
+
+
+cdef CyCodec _codec_cy_of(object codec):
+    cy = getattr(codec, "_cy", None)
+    if type(cy) is CyCodec:
+        return <CyCodec>cy
+    cdef CyCodec cc = CyCodec.__new__(CyCodec)
+    cc.codec = codec
+    cc._keep = []
+    _table_alloc(cc, 256)
+    cc.object_type = _type_of(codec.type_plan(None))
+    codec._cy = cc
+    return cc
+
+
+cdef int _table_alloc(CyCodec cc, size_t cap) except -1:
+    cc.keys = <uint32_t*>PyMem_Calloc(cap, sizeof(uint32_t))
+    cc.vals = <PyObject**>PyMem_Calloc(cap, sizeof(PyObject*))
+    if cc.keys == NULL or cc.vals == NULL:
+        raise MemoryError()
+    cc.mask = cap - 1
+    cc.used = 0
+    return 0
+
+
+cdef int _table_put(CyCodec cc, uint32_t cid, CyCtor c) except -1:
+    cdef uint32_t* keys
+    cdef PyObject** vals
+    cdef size_t i, old_cap
+    if (cc.used + 1) * 2 > <Py_ssize_t>(cc.mask + 1):
+        keys, vals, old_cap = cc.keys, cc.vals, cc.mask + 1
+        cc.keys = NULL
+        cc.vals = NULL
+        try:
+            _table_alloc(cc, old_cap * 2)
+        except MemoryError:
+            PyMem_Free(cc.keys)
+            PyMem_Free(cc.vals)
+            cc.keys, cc.vals, cc.mask = keys, vals, old_cap - 1
+            raise
+        for i in range(old_cap):
+            if vals[i] != NULL:
+                _table_insert(cc, keys[i], vals[i])
+        PyMem_Free(keys)
+        PyMem_Free(vals)
+    cc._keep.append(c)
+    _table_insert(cc, cid, <PyObject*>c)
+    return 0
+
+
+cdef void _table_insert(CyCodec cc, uint32_t cid, PyObject* c) noexcept:
+    cdef size_t i = cid & cc.mask
+    while cc.vals[i] != NULL:
+        i = (i + 1) & cc.mask
+    cc.keys[i] = cid
+    cc.vals[i] = c
+    cc.used += 1
+
+
+cdef object _by_id_slow(CyCodec cc, uint32_t cid):
+    plan = cc.codec.plan_by_id(cid)
+    if plan is None:
+        return None
+    c = _ctor_of(plan)
+    _table_put(cc, cid, c)
+    return c
+
+
+cdef inline object _by_id(CyCodec cc, uint32_t cid):
+    """The CyCtor of constructor ``cid`` in this codec, or None if it has none."""
+    cdef size_t i = cid & cc.mask
+    cdef PyObject* v
+    while True:
+        v = cc.vals[i]
+        if v == NULL:
+            return _by_id_slow(cc, cid)
+        if cc.keys[i] == cid:
+            return <object>v
+        i = (i + 1) & cc.mask
+
+
+cdef inline bint _accepts(CyType t, uint32_t cid) noexcept:
+    """``cid in boxed.ids``, by binary search of the sorted ids."""
+    cdef Py_ssize_t lo = 0, hi = t.nids, mid
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if t.ids[mid] < cid:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo < t.nids and t.ids[lo] == cid
+
+
+cdef inline CyCtor _bare_ctor(CyType t):
+    if t.ctor is None:
+        t.ctor = _ctor_of(t.bare_plan)
+    return t.ctor
+
+
+cdef inline object _ctor_of_value(object v):
+    """The CyCtor for the class of ``v`` (``type(v)._plan``), or None if it has no plan."""
+    cdef PyObject* plan = tlf_type_lookup(v, _S_PLAN)
+    cdef PyObject* cy
+    if plan == NULL or plan == TLF_PY_NONE:
+        return None
+    if tlf_type_is(<object>plan, _CtorPlan):
+        cy = tlf_get(<object>plan, _CTOR_CY_OFFSET)
+        if cy != NULL and tlf_type_is(<object>cy, CyCtor):
+            return <object>cy
+    return _ctor_of(<object>plan)
+
+
+# ---------------------------------------------------------------- decoding
+
+cdef Py_ssize_t _depth_limit_of(object max_depth) except? -2:
+    """``max_depth`` as a C integer with the same meaning in ``depth > limit`` (depth
+    counts from 0); the pure engine compares the Python value itself."""
+    if isinstance(max_depth, float):
+        if max_depth != max_depth or max_depth >= PY_SSIZE_T_MAX:
+            return PY_SSIZE_T_MAX  # depth > nan / inf is never true
+        if max_depth < -1:
+            return -1
+        return <Py_ssize_t>floor(max_depth)
+    max_depth = _index(max_depth)
+    if max_depth >= PY_SSIZE_T_MAX:
+        return PY_SSIZE_T_MAX
+    if max_depth < -1:
+        return -1
+    return max_depth
+
+
+cdef object _read_object(Reader r, object type):
+    codec = r._codec
+    if codec is None:
+        codec = r._codec = codec_of(r._schema)
+    cyc = r._cyc
+    if cyc is None or (<CyCodec>cyc).codec is not codec:
+        cyc = r._cyc = _codec_cy_of(codec)
+    if type is None:
+        t = (<CyCodec>cyc).object_type
+    elif tlf_type_is(type, _TypePlan):
+        t = _type_of(type)
+    else:
+        t = _type_of(codec.type_plan(type))
+    return _read(r, <CyType>t, 0)
+
+
+cdef object _read(Reader r, CyType t, Py_ssize_t depth):
+    cdef int k = t.kind
+    cdef Py_ssize_t pos
+    cdef uint32_t cid
+    if k == K_OBJECT:
+        return _read_boxed(r, t, depth)
+    if k == K_BARE:
+        return _read_ctor(r, _bare_ctor(t), depth + 1)
+    if k == K_VECTOR:
+        pos = r._pos
+        cid = _ruint32(r)
+        if cid != TLF_VECTOR:
+            raise P.not_vector(cid, pos)
+        return _read_vector(r, t.elem, depth + 1)
+    if k == K_BARE_VECTOR:
+        return _read_vector(r, t.elem, depth + 1)
+    return _read_primitive(r, k)
+
+
+cdef inline object _read_primitive(Reader r, int k):
+    cdef Py_ssize_t size
+    cdef const unsigned char* data
+    if k == K_INT:
+        return _rint32(r)
+    if k == K_LONG:
+        return _rint64(r)
+    if k == K_STRING:
+        data = _rbytes(r, &size)
+        return PyUnicode_DecodeUTF8(<const char*>data, size, "replace")
+    if k == K_BYTES:
+        data = _rbytes(r, &size)
+        return PyBytes_FromStringAndSize(<const char*>data, size)
+    if k == K_BOOL:
+        return _rbool(r) == 1
+    if k == K_UINT:
+        return _ruint32(r)
+    if k == K_DOUBLE:
+        return _rdouble(r)
+    if k == K_INT128:
+        return _from_bytes(PyBytes_FromStringAndSize(<const char*>_take(r, 16), 16),
+                           "little", signed=True)
+    if k == K_INT256:
+        return _from_bytes(PyBytes_FromStringAndSize(<const char*>_take(r, 32), 32),
+                           "little", signed=True)
+    raise SystemError(f"tlfast: no reader for kind {k}")
+
+
+cdef object _read_boxed(Reader r, CyType t, Py_ssize_t depth):
+    cdef Py_ssize_t pos = r._pos
+    cdef uint32_t cid = _ruint32(r)
+    if cid == TLF_GZIP_PACKED:
+        return _read_gzip(r, t, depth, pos)
+    if t.any_object:
+        if cid == TLF_BOOL_TRUE:
+            return True
+        if cid == TLF_BOOL_FALSE:
+            return False
+        if cid == TLF_VECTOR:
+            return _read_vector(r, _OBJECT_TYPE, depth + 1)
+        c = _by_id(<CyCodec>r._cyc, cid)
+        if c is None:
+            raise P.unknown_constructor(cid, pos, t.boxed_name)
+        if t.functions_only and not (<CyCtor>c).is_function:
+            raise P.wrong_constructor((<CyCtor>c).plan, pos, "function")
+    else:
+        c = _by_id(<CyCodec>r._cyc, cid)
+        if not _accepts(t, cid):
+            if c is None:
+                raise P.unknown_constructor(cid, pos, t.boxed_name)
+            raise P.wrong_constructor((<CyCtor>c).plan, pos, t.boxed_name)
+    return _read_ctor(r, <CyCtor>c, depth + 1)
+
+
+cdef object _read_gzip(Reader r, CyType t, Py_ssize_t depth, Py_ssize_t pos):
+    cdef Py_ssize_t size
+    cdef const unsigned char* data = _rbytes(r, &size)
+    inflated = inflate(PyBytes_FromStringAndSize(<const char*>data, size), pos, r.max_inflate)
+    cdef Reader inner = Reader(inflated, r._codec, max_depth=r.max_depth,
+                               max_inflate=r.max_inflate)
+    inner._codec = r._codec
+    inner._cyc = r._cyc
+    inner._depth_limit = r._depth_limit
+    value = _read_boxed(inner, t, depth)
+    if inner._end != inner._pos:
+        raise TLDecodeError(f"{inner._end - inner._pos} trailing bytes inside gzip_packed", pos)
+    return value
+
+
+cdef object _read_ctor(Reader r, CyCtor c, Py_ssize_t depth):
+    cdef Py_ssize_t i = -1
+    cdef Py_ssize_t n = c.n
+    cdef tlf_field* f
+    cdef int k
+    cdef Py_ssize_t size
+    cdef const unsigned char* data
+    cdef uint32_t words[MAX_WORDS]
+    if depth > r._depth_limit:
+        raise P.too_deep(r._pos, r.max_depth)
+    obj = tlf_alloc(c.cls)
+    if c.nwords:
+        memset(words, 0, c.nwords * sizeof(uint32_t))
+    try:
+        while i + 1 < n:
+            i += 1
+            f = &c.fields[i]
+            if f.word >= 0 and not (words[f.word] & f.mask):
+                if f.offset >= 0:
+                    tlf_set(obj, f.offset, False if f.kind == K_TRUE else None)
+                continue
+            k = f.kind
+            if k == K_INT:
+                tlf_set(obj, f.offset, _rint32(r))
+            elif k == K_LONG:
+                tlf_set(obj, f.offset, _rint64(r))
+            elif k == K_FLAGS:
+                words[f.word_out] = _ruint32(r)
+            elif k == K_STRING:
+                data = _rbytes(r, &size)
+                tlf_set(obj, f.offset, PyUnicode_DecodeUTF8(<const char*>data, size, "replace"))
+            elif k == K_OBJECT:
+                tlf_set(obj, f.offset, _read_boxed(r, <CyType>f.sub, depth))
+            elif k == K_TRUE:
+                tlf_set(obj, f.offset, True)
+            elif k == K_BOOL:
+                tlf_set(obj, f.offset, _rbool(r) == 1)
+            elif k == K_BYTES:
+                data = _rbytes(r, &size)
+                tlf_set(obj, f.offset, PyBytes_FromStringAndSize(<const char*>data, size))
+            elif k == K_VECTOR or k == K_BARE_VECTOR or k == K_BARE:
+                tlf_set(obj, f.offset, _read(r, <CyType>f.sub, depth))
+            elif k == K_DOUBLE:
+                tlf_set(obj, f.offset, _rdouble(r))
+            elif k == K_UINT:
+                tlf_set(obj, f.offset, _ruint32(r))
+            elif k == K_BODY_LEN:
+                _read_body(r, c, obj, &i, depth)
+            else:
+                tlf_set(obj, f.offset, _read_primitive(r, k))
+    except TLError as exc:
+        _add_ctor_path(exc, c, i, depth)
+        raise
+    return obj
+
+
+cdef int _read_body(Reader r, CyCtor c, object obj, Py_ssize_t* at,
+                    Py_ssize_t depth) except -1:
+    """MTProto ``message``: the ``bytes`` field at ``at[0]`` bounds and checks the body
+    that follows it; ``at[0]`` moves to the body before it is read (errors name it)."""
+    cdef Py_ssize_t pos = r._pos
+    cdef Py_ssize_t length = _rint32(r)
+    cdef Py_ssize_t left = r._end - r._pos
+    cdef Py_ssize_t start, end
+    cdef Py_ssize_t i = at[0] + 1
+    if length < 0 or length > left:
+        raise P.bad_body_length(length, pos, left)
+    at[0] = i
+    start = r._pos
+    end = r._end
+    r._end = start + length
+    try:
+        value = _read(r, <CyType>c.fields[i].sub, depth)
+    finally:
+        r._end = end
+    if r._pos - start != length:
+        raise P.body_length_mismatch(length, r._pos - start, pos)
+    tlf_set(obj, c.fields[i].offset, value)
+    return 0
+
+
+cdef int _add_ctor_path(object exc, CyCtor c, Py_ssize_t i, Py_ssize_t depth) except -1:
+    """The path an error gets on its way out of a constructor, as in the pure engine."""
+    if i >= 0:
+        exc._add_path("." + c.plan.fields[i].name)
+    if depth == 1:
+        exc._add_path(c.plan.name)
+    return 0
+
+
+cdef object _read_vector(Reader r, CyType elem, Py_ssize_t depth):
+    cdef Py_ssize_t pos = r._pos
+    cdef Py_ssize_t count, left, i = 0
+    cdef const unsigned char* p
+    cdef int k = elem.kind
+    if depth > r._depth_limit:
+        raise P.too_deep(pos, r.max_depth)
+    count = _rint32(r)
+    left = r._end - r._pos
+    if count < 0 or count * elem.vsize > left:
+        raise P.bad_count(count, pos, elem.vsize, left)
+    out = PyList_New(count)
+    # The count check proved that fixed-size elements are all there: no checks per element.
+    p = r._ptr + r._pos
+    if k == K_LONG:
+        for i in range(count):
+            _list_set(out, i, <int64_t>tlf_ld64(p + 8 * i))
+        r._pos += 8 * count
+        return out
+    if k == K_INT:
+        for i in range(count):
+            _list_set(out, i, <int32_t>tlf_ld32(p + 4 * i))
+        r._pos += 4 * count
+        return out
+    if k == K_UINT:
+        for i in range(count):
+            _list_set(out, i, tlf_ld32(p + 4 * i))
+        r._pos += 4 * count
+        return out
+    if k == K_DOUBLE:
+        for i in range(count):
+            _list_set(out, i, tlf_u64_as_double(tlf_ld64(p + 8 * i)))
+        r._pos += 8 * count
+        return out
+    try:
+        if k == K_OBJECT:
+            for i in range(count):
+                _list_set(out, i, _read_boxed(r, elem, depth))
+        elif k == K_INT128 or k == K_INT256:
+            for i in range(count):
+                _list_set(out, i, _read_primitive(r, k))
+        else:
+            for i in range(count):
+                _list_set(out, i, _read(r, elem, depth))
+    except TLError as exc:
+        if k == K_INT128 or k == K_INT256:
+            raise  # the pure engine adds no index for these
+        exc._add_path(f"[{i}]")
+        raise
+    return out
+
+
+cdef inline void _list_set(object lst, Py_ssize_t i, object v) noexcept:
+    Py_INCREF(v)
+    PyList_SET_ITEM(lst, i, v)
+
+
+# ---------------------------------------------------------------- encoding
+
+cdef object _write_object(Writer w, object value, object type):
+    codec = w._codec
+    if codec is None:
+        codec = w._codec = codec_of(w._schema)
+    cyc = w._cyc
+    if cyc is None or (<CyCodec>cyc).codec is not codec:
+        cyc = w._cyc = _codec_cy_of(codec)
+    if type is None:
+        t = (<CyCodec>cyc).object_type
+    elif tlf_type_is(type, _TypePlan):
+        t = _type_of(type)
+    else:
+        t = _type_of(codec.type_plan(type))
+    _write(w, <CyType>t, value, 0)
+
+
+cdef int _write(Writer w, CyType t, object v, Py_ssize_t depth) except -1:
+    cdef int k = t.kind
+    if k == K_OBJECT:
+        return _write_boxed(w, t, v, depth)
+    if k == K_BARE:
+        c = _ctor_of_value(v)
+        if c is None:
+            raise P.not_an_object(t.text, v)
+        if (<CyCtor>c).id != t.bare_id:
+            raise P.wrong_object(t.text, (<CyCtor>c).plan)
+        return _write_ctor(w, <CyCtor>c, v, depth + 1)
+    if k == K_VECTOR:
+        _wuint32(w, TLF_VECTOR)
+        return _write_vector(w, t, v, depth + 1)
+    if k == K_BARE_VECTOR:
+        return _write_vector(w, t, v, depth + 1)
+    return _write_primitive(w, k, v)
+
+
+cdef inline int _write_primitive(Writer w, int k, object v) except -1:
+    cdef Py_ssize_t size
+    cdef const char* data
+    if k == K_INT:
+        return _wint32(w, <int32_t>_as_int(v, -2147483648LL, 2147483647LL, 0))
+    if k == K_LONG:
+        return _wint64(w, <int64_t>_as_int(v, LLONG_MIN, LLONG_MAX, 2))
+    if k == K_STRING:
+        if PyUnicode_CheckExact(v):
+            data = PyUnicode_AsUTF8AndSize(v, &size)
+            if data != NULL:
+                return _wbytes(w, <const unsigned char*>data, size)
+            PyErr_Clear()
+        return _write_string_slow(w, v)
+    if k == K_BYTES:
+        if PyBytes_Check(v):
+            return _wbytes(w, <const unsigned char*>PyBytes_AS_STRING(v), PyBytes_GET_SIZE(v))
+        if PyByteArray_Check(v) or PyMemoryView_Check(v):
+            return _wbuffer(w, v)
+        raise P.wrong_type("bytes", "bytes, bytearray or memoryview", v)
+    if k == K_BOOL:
+        if v is True:
+            return _wuint32(w, TLF_BOOL_TRUE)
+        if v is False:
+            return _wuint32(w, TLF_BOOL_FALSE)
+        raise P.wrong_type("Bool", "bool", v)
+    if k == K_UINT or k == K_FLAGS:
+        return _wuint32(w, <uint32_t>_as_int(v, 0, 4294967295LL, 1))
+    if k == K_DOUBLE:
+        if PyFloat_CheckExact(v):
+            return _wdouble(w, PyFloat_AS_DOUBLE(v))
+        return _wdouble(w, _as_double_slow(v))
+    if k == K_INT128:
+        data_ = P.check_int(P.INT128_RANGE, v).to_bytes(16, "little", signed=True)
+        return _wraw(w, <const unsigned char*>PyBytes_AS_STRING(data_), 16)
+    if k == K_INT256:
+        data_ = P.check_int(P.INT256_RANGE, v).to_bytes(32, "little", signed=True)
+        return _wraw(w, <const unsigned char*>PyBytes_AS_STRING(data_), 32)
+    raise SystemError(f"tlfast: no writer for kind {k}")
+
+
+cdef int _write_string_slow(Writer w, object v) except -1:
+    # What Writer.write_string does for anything but a well-formed exact str.
+    if PyUnicode_CheckExact(v):
+        return _wstring_slow(w, v)
+    if PyBytes_Check(v):
+        return _wbytes(w, <const unsigned char*>PyBytes_AS_STRING(v), PyBytes_GET_SIZE(v))
+    if PyByteArray_Check(v) or PyMemoryView_Check(v):
+        return _wbuffer(w, v)
+    return _wstring_slow(w, v)
+
+
+cdef int _write_boxed(Writer w, CyType t, object v, Py_ssize_t depth) except -1:
+    c = _ctor_of_value(v)
+    if c is None:
+        if t.any_object and not t.functions_only:
+            if v is True:
+                return _wuint32(w, TLF_BOOL_TRUE)
+            if v is False:
+                return _wuint32(w, TLF_BOOL_FALSE)
+            if isinstance(v, list):
+                _wuint32(w, TLF_VECTOR)
+                return _write_vector(w, _OBJECT_VECTOR, v, depth + 1)
+        raise P.not_an_object(t.boxed_name, v)
+    cdef CyCtor cc = <CyCtor>c
+    if cc.id != TLF_GZIP_PACKED:
+        if not t.any_object and not _accepts(t, cc.id):
+            raise P.wrong_object(t.boxed_name, cc.plan)
+        if t.functions_only and not cc.is_function:
+            raise P.wrong_object(t.boxed_name, cc.plan)
+    _wuint32(w, cc.id)
+    return _write_ctor(w, cc, v, depth + 1)
+
+
+cdef int _write_ctor(Writer w, CyCtor c, object obj, Py_ssize_t depth) except -1:
+    cdef PyObject* stack[STACK_VALUES]
+    cdef PyObject** vals = stack
+    cdef Py_ssize_t n = c.n
+    cdef Py_ssize_t i = -1
+    if depth > _ENCODE_MAX_DEPTH:
+        raise P.too_deep_encode(_ENCODE_MAX_DEPTH)
+    if n > STACK_VALUES:
+        vals = <PyObject**>PyMem_Malloc(n * sizeof(PyObject*))
+        if vals == NULL:
+            raise MemoryError()
+    memset(vals, 0, n * sizeof(PyObject*))
+    try:
+        try:
+            _gather(c, obj, vals)
+            _write_fields(w, c, vals, depth, &i)
+        except TLError as exc:
+            _add_ctor_path(exc, c, i, depth)
+            raise
+    finally:
+        for j in range(n):
+            Py_XDECREF(vals[j])
+        if vals != stack:
+            PyMem_Free(vals)
+    return 0
+
+
+cdef int _gather(CyCtor c, object obj, PyObject** vals) except -1:
+    """Every stored field's value into ``vals`` (new references); an unset one is the
+    shared missing-field error (the pure engine reads them all first, too)."""
+    cdef Py_ssize_t i
+    cdef PyObject* v
+    cdef tlf_field* f
+    if not tlf_type_is(obj, c.cls):
+        return _gather_slow(c, obj, vals)
+    for i in range(c.n):
+        f = &c.fields[i]
+        if f.offset >= 0:
+            v = tlf_get(obj, f.offset)
+            if v == NULL:
+                raise P.missing_attr(c.plan.fields[i].name)
+            tlf_incref(v)
+            vals[i] = v
+    return 0
+
+
+cdef int _gather_slow(CyCtor c, object obj, PyObject** vals) except -1:
+    # An instance of a subclass: attributes may be overridden, read them as Python does.
+    cdef Py_ssize_t i
+    fields = c.plan.fields
+    try:
+        for i in range(c.n):
+            if c.fields[i].offset >= 0:
+                v = getattr(obj, c.attrs[i])
+                Py_INCREF(v)
+                vals[i] = <PyObject*>v
+    except AttributeError:
+        for f in fields:
+            if f.slot >= 0 and not hasattr(obj, f.attr):
+                raise P.missing_attr(f.name) from None
+        raise
+    return 0
+
+
+cdef int _flags_slow(CyCtor c, PyObject** vals, uint32_t* words) except -1:
+    """The shared Python computation, run when the C one meets an error, so that the error
+    is the pure engine's."""
+    values = [<object>vals[i] if vals[i] != NULL else None for i in range(c.n)]
+    result = PL.flags_from_values(c.plan, values)
+    for i in range(c.n):
+        if c.fields[i].kind == K_FLAGS:
+            words[c.fields[i].word_out] = _as_int(result[i], 0, 4294967295LL, 1)
+    return 0
+
+
+cdef bint _flags(CyCtor c, PyObject** vals, uint32_t* words) noexcept:
+    """Flags words from which fields are present, then the shared-bit groups; False (to
+    take the Python path) on a bad ``true`` value or a shared group missing a member."""
+    cdef Py_ssize_t i, j
+    cdef tlf_field* f
+    cdef tlf_group* g
+    cdef PyObject* v
+    memset(words, 0, c.nwords * sizeof(uint32_t))
+    for i in range(c.n):
+        f = &c.fields[i]
+        if f.word < 0:
+            continue
+        v = vals[i]
+        if f.kind == K_TRUE:
+            if v == TLF_PY_TRUE:
+                words[f.word] |= f.mask
+            elif v != TLF_PY_NONE and v != TLF_PY_FALSE:
+                return False
+        elif v != TLF_PY_NONE:
+            words[f.word] |= f.mask
+    for i in range(c.ngroups):
+        g = &c.groups[i]
+        if words[g.word] & g.mask:
+            for j in range(g.start, g.stop):
+                if vals[c.group_members[j]] == TLF_PY_NONE:
+                    return False
+    return True
+
+
+cdef int _write_fields(Writer w, CyCtor c, PyObject** vals, Py_ssize_t depth,
+                       Py_ssize_t* at) except -1:
+    cdef uint32_t words[MAX_WORDS]
+    cdef Py_ssize_t n = c.n
+    cdef Py_ssize_t i
+    cdef tlf_field* f
+    cdef int k
+    cdef Py_ssize_t start
+    if c.nwords and not _flags(c, vals, words):
+        _flags_slow(c, vals, words)  # raises the pure engine's error
+    i = -1
+    while i + 1 < n:
+        i += 1
+        f = &c.fields[i]
+        if f.word >= 0 and not (words[f.word] & f.mask):
+            continue
+        k = f.kind
+        if k == K_FLAGS:
+            _wuint32(w, words[f.word_out])
+            continue
+        if k == K_TRUE:
+            continue
+        at[0] = i
+        if k == K_OBJECT:
+            _write_boxed(w, <CyType>f.sub, <object>vals[i], depth)
+        elif k == K_VECTOR or k == K_BARE_VECTOR or k == K_BARE:
+            _write(w, <CyType>f.sub, <object>vals[i], depth)
+        elif k == K_BODY_LEN:
+            start = w._len
+            memset(_reserve(w, 4), 0, 4)
+            i += 1
+            at[0] = i
+            _write(w, <CyType>c.fields[i].sub, <object>vals[i], depth)
+            tlf_st32(w._data + start, <uint32_t>(w._len - start - 4))
+        else:
+            _write_primitive(w, k, <object>vals[i])
+    return 0
+
+
+cdef int _write_vector(Writer w, CyType t, object v, Py_ssize_t depth) except -1:
+    cdef Py_ssize_t n, i = 0
+    cdef CyType elem = t.elem
+    cdef int k = elem.kind
+    if type(v) is not list and not isinstance(v, (list, tuple)):
+        raise P.not_a_list(t.text, v)
+    n = len(v)
+    if n > 0x7FFFFFFF:
+        raise P.too_many(t.text, n)
+    _wint32(w, <int32_t>n)
+    try:
+        if k == K_OBJECT:
+            for x in v:
+                _write_boxed(w, elem, x, depth)
+                i += 1
+        elif k == K_VECTOR or k == K_BARE_VECTOR or k == K_BARE:
+            for x in v:
+                _write(w, elem, x, depth)
+                i += 1
+        else:
+            for x in v:
+                _write_primitive(w, k, x)
+                i += 1
+    except TLError as exc:
+        exc._add_path(f"[{i}]")
+        raise
+    return 0
+
+
+cdef CyType _OBJECT_TYPE = _type_of(PL.TypePlan(PL.OBJECT, boxed=PL.ANY_OBJECT, text="Object"))
+cdef CyType _OBJECT_VECTOR = _type_of(
+    PL.TypePlan(PL.VECTOR, elem=_OBJECT_TYPE.tp, text="Vector<Object>"))
