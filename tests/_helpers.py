@@ -92,3 +92,125 @@ def decode_error(fn, *args, **kwargs):
 def error_signature(exc):
     """What must be identical across backends for one failure."""
     return (type(exc), str(exc), getattr(exc, "offset", None), exc.path)
+
+
+# --- realistic payloads (deterministic, built in code) -----------------------------------
+def sample_messages(n=3, seed=1):
+    """A messages.messages like a real getHistory answer: varied flags, text with non-ASCII,
+    entities, forward and reply headers, photo media with sizes, reactions, users, chats."""
+    import random
+
+    from tlfast import api
+
+    rnd = random.Random(seed)
+    words = ["hello", "мир", "tl", "😀", "fast", "codec", "ünïcödé", "x" * 30]
+    messages = []
+    for i in range(n):
+        text = " ".join(rnd.choice(words) for _ in range(rnd.randint(3, 40)))
+        kw = {}
+        if i % 2 == 0:
+            kw["entities"] = [api.messageEntityBold(offset=0, length=3),
+                              api.messageEntityTextUrl(offset=4, length=2, url="https://t.me/x")]
+        if i % 3 == 1:
+            kw["fwd_from"] = api.messageFwdHeader(from_id=api.peerUser(user_id=100 + i),
+                                                  date=1700000000 + i, post_author="Ann")
+            kw["reply_to"] = api.messageReplyHeader(reply_to_msg_id=i, quote=True,
+                                                    quote_text="q")
+        if i % 3 != 2:
+            kw["media"] = api.messageMediaPhoto(photo=api.photo(
+                id=rnd.getrandbits(63), access_hash=-rnd.getrandbits(63),
+                file_reference=bytes(rnd.getrandbits(8) for _ in range(29)),
+                date=1700000000, sizes=[
+                    api.photoStrippedSize(type="i", bytes=bytes(range(40))),
+                    api.photoSize(type="m", w=320, h=240, size=12345),
+                    api.photoSizeProgressive(type="y", w=1280, h=960, sizes=[1000, 5000, 9000]),
+                ], dc_id=2), spoiler=i % 4 == 0)
+        else:
+            kw["media"] = api.messageMediaEmpty()
+        if i % 2 == 1:
+            kw["views"], kw["forwards"] = 1000 + i, i
+            kw["reactions"] = api.messageReactions(results=[
+                api.reactionCount(reaction=api.reactionEmoji(emoticon="👍"), count=5,
+                                  chosen_order=1)])
+        messages.append(api.message(
+            id=1000 + i, out=i % 2 == 0, silent=i % 5 == 0, peer_id=api.peerChannel(channel_id=77),
+            from_id=api.peerUser(user_id=100 + i % 4), date=1700000000 + 60 * i, message=text,
+            **kw))
+    users = [api.user(id=100 + j, access_hash=rnd.getrandbits(63), first_name=f"User {j}",
+                      username=f"user{j}", status=api.userStatusOnline(expires=1700000500),
+                      photo=api.userProfilePhoto(photo_id=j, dc_id=2,
+                                                 stripped_thumb=b"\x01\x02"))
+             for j in range(4)]
+    chats = [api.channel(id=77, access_hash=5, title="Канал", photo=api.chatPhotoEmpty(),
+                         date=1600000000, megagroup=True, username="chan",
+                         participants_count=12345)]
+    return api.messages.messages(messages=messages, topics=[], chats=chats, users=users)
+
+
+def sample_config():
+    from tlfast import api
+
+    ints = dict(date=1700000000, expires=1700003600, this_dc=2, chat_size_max=200,
+                megagroup_size_max=200000, forwarded_count_max=100,
+                online_update_period_ms=210000, offline_blur_timeout_ms=5000,
+                offline_idle_timeout_ms=30000, online_cloud_timeout_ms=300000,
+                notify_cloud_delay_ms=30000, notify_default_delay_ms=1500,
+                push_chat_period_ms=60000, push_chat_limit=2, edit_time_limit=172800,
+                revoke_time_limit=2147483647, revoke_pm_time_limit=2147483647,
+                rating_e_decay=2419200, stickers_recent_limit=200,
+                channels_read_media_period=604800, call_receive_timeout_ms=20000,
+                call_ring_timeout_ms=90000, call_connect_timeout_ms=30000,
+                call_packet_timeout_ms=10000, caption_length_max=1024,
+                message_length_max=4096, webfile_dc_id=4)
+    return api.config(
+        test_mode=False, dc_options=[
+            api.dcOption(id=1, ip_address="149.154.175.53", port=443),
+            api.dcOption(id=2, ip_address="2001:67c:4e8:f002::a", port=443, ipv6=True),
+            api.dcOption(id=2, ip_address="149.154.167.51", port=443, media_only=True,
+                         secret=bytes(range(16))),
+        ], dc_txt_domain_name="apv3.stel.com", me_url_prefix="https://t.me/",
+        suggested_lang_code="en", lang_pack_version=1, base_lang_pack_version=1,
+        reactions_default=api.reactionEmoji(emoticon="❤"), default_p2p_contacts=True,
+        **ints)
+
+
+def sample_container():
+    """An MTProto msg_container as a server sends it: an rpc_result with a gzip_packed
+    result, a pong, a new_session_created and msgs_ack."""
+    import gzip
+
+    from tlfast import api, mtproto
+
+    inner = dumps(_backend.load("python"), sample_messages(2, seed=9))
+    packed = mtproto.gzip_packed(packed_data=gzip.compress(inner, 6, mtime=0))
+    return mtproto.msg_container(messages=[
+        mtproto.message(msg_id=0x60000000_00000001, seqno=1,
+                        body=mtproto.rpc_result(req_msg_id=0x60000000_00000000, result=packed)),
+        mtproto.message(msg_id=0x60000000_00000005, seqno=3,
+                        body=mtproto.pong(msg_id=1, ping_id=2)),
+        mtproto.message(msg_id=0x60000000_00000009, seqno=4,
+                        body=mtproto.new_session_created(first_msg_id=1, unique_id=2,
+                                                         server_salt=3)),
+        mtproto.message(msg_id=0x60000000_0000000D, seqno=6,
+                        body=mtproto.msgs_ack(msg_ids=[1, 2, 3])),
+    ])
+
+
+def sample_request():
+    from tlfast import api
+
+    return api.invokeWithLayer(layer=228, query=api.initConnection(
+        api_id=12345, device_model="PC", system_version="Linux", app_version="1.0",
+        system_lang_code="en", lang_pack="", lang_code="en",
+        params=api.jsonObject(value=[api.jsonObjectValue(key="tz", value=api.jsonString(value="UTC"))]),
+        query=api.help.getConfig()))
+
+
+def realistic_payloads():
+    """(name, bytes) of payloads a client really meets, encoded with the pure engine."""
+    return [
+        ("messages", dumps(_backend.load("python"), sample_messages(4))),
+        ("config", dumps(_backend.load("python"), sample_config())),
+        ("container", dumps(_backend.load("python"), sample_container())),
+        ("request", dumps(_backend.load("python"), sample_request())),
+    ]

@@ -70,10 +70,13 @@ class TLStrategies:
     ``schemas``: the Schema objects whose ids may appear (the bundled codec sees API and
     MTProto). ``allowed(plan) -> bool`` restricts which constructors may be generated
     anywhere (e.g. only ids Telethon also knows). ``max_depth`` bounds object nesting.
+    ``full=True``: every optional field that fits the depth budget is present and every
+    vector that can hold an element has at least one (each field's path exercised).
     """
 
-    def __init__(self, schemas, allowed=None, max_depth=3, max_list=2):
+    def __init__(self, schemas, allowed=None, max_depth=3, max_list=2, full=False):
         self.schemas = list(schemas)
+        self.full = full
         self.allowed = allowed or (lambda plan: True)
         self.max_depth = max_depth
         self.max_list = max_list
@@ -183,7 +186,8 @@ class TLStrategies:
             size = max(0, self.max_list - depth // 2)
             if not self.fits(tp.elem, depth + 1) or size == 0:
                 return st.just([])
-            return st.lists(self.value(tp.elem, depth + 1), max_size=size)
+            return st.lists(self.value(tp.elem, depth + 1), min_size=1 if self.full else 0,
+                            max_size=size)
         raise AssertionError(f"no strategy for kind {k} ({tp.text})")
 
     def fits(self, tp, depth):
@@ -207,7 +211,9 @@ def _ctor_strategy(gen, plan, depth):
                           else gen.value(fields[i].type, depth)) for i in members])
     required = [(f.attr, gen.value(f.type, depth))
                 for f in fields if f.slot >= 0 and f.flag < 0]
-    if optional and feasible_mask:
+    if optional and feasible_mask and gen.full:
+        masks = st.just(feasible_mask)
+    elif optional and feasible_mask:
         # All groups' presence in one draw (hypothesis draws are what costs): a random
         # mask, ANDed with more masks as depth grows, so optional fields get rarer:
         # 1/2 each at the top level, 1/4 one level down, then 1/8.
