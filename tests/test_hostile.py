@@ -1,0 +1,340 @@
+"""Hostile input (issue 4 point 6, tl-pitfalls.md #8): huge counts, negative counts, gzip
+bombs, nesting past the depth cap, bad length prefixes, truncation and corruption.
+
+Every answer must be a TLDecodeError (or, for corruption that stays valid, a value),
+quickly and without allocations the input cannot justify, with the same class, message,
+offset and path on both backends.
+"""
+
+import importlib.util
+import pathlib
+import struct
+import subprocess
+import sys
+import time
+import tracemalloc
+import zlib
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+import tlfast
+from tlfast import TLDecodeError, TLEncodeError, TLError
+
+
+def _test_module(name):
+    modname = f"_tlfast_tests_{name}"
+    if modname not in sys.modules:
+        spec = importlib.util.spec_from_file_location(modname, pathlib.Path(__file__).with_name(f"{name}.py"))
+        sys.modules[modname] = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(sys.modules[modname])
+    return sys.modules[modname]
+
+
+H = _test_module("_helpers")
+
+from tlfast import api, mtproto  # noqa: E402
+
+VECTOR = 0x1CB5C415
+MIB = 1 << 20
+
+
+def u32(*v):
+    return struct.pack(f"<{len(v)}I", *v)
+
+
+def i32(*v):
+    return struct.pack(f"<{len(v)}i", *v)
+
+
+@pytest.fixture(scope="module")
+def other(backend):
+    try:
+        return H.other_engine(backend)
+    except pytest.skip.Exception:
+        return None
+
+
+def outcome(engine, data, type=None, **kw):
+    """('ok', canonical bytes of the value) or ('error', class, message, offset, path).
+    Anything that is not a TLError propagates and fails the test."""
+    try:
+        value = H.loads(engine, data, type, **kw)
+    except TLError as exc:
+        return ("error",) + H.error_signature(exc)
+    # compare values by repr: deterministic, and NaN doubles compare equal that way
+    return ("ok", type_name(value), repr(value))
+
+
+type_name = lambda value: builtins_type(value).__qualname__  # noqa: E731
+builtins_type = type
+
+
+def rejects(backend, other, data, type=None, *, budget_mib=1.0, seconds=1.0, **kw):
+    """``data`` raises TLDecodeError, fast, within ``budget_mib`` of traced allocations,
+    the same way on both engines. Returns the error."""
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    try:
+        with pytest.raises(TLDecodeError) as info:
+            H.loads(backend, data, type, **kw)
+        elapsed = time.perf_counter() - t0
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < budget_mib * MIB, f"peak {peak / MIB:.1f} MiB for {info.value}"
+    assert elapsed < seconds, f"{elapsed:.2f}s for {info.value}"
+    if other is not None:
+        assert outcome(other, data, type, **kw) == ("error",) + H.error_signature(info.value)
+    return info.value
+
+
+# --- counts ---------------------------------------------------------------------------------
+HUGE = 2**31 - 1
+
+
+@pytest.mark.parametrize("type", ["Vector<long>", "Vector<int>", "Vector<User>", "Vector<string>",
+                                  "Vector<Vector<int>>", "Vector<int128>", "Vector<Bool>", None])
+def test_huge_vector_count_with_short_buffer(backend, other, type):
+    data = u32(VECTOR) + i32(HUGE) + b"\0" * 8
+    err = rejects(backend, other, data, type)
+    assert err.offset == 4
+    assert str(err).startswith(f"vector count {HUGE} needs at least")
+    assert str(err).endswith("8 left at offset 4")
+
+
+def test_huge_counts_inside_objects(backend, other):
+    # boxed Vector field
+    err = rejects(backend, other, u32(0x62D6B459, VECTOR) + i32(HUGE), None)  # msgs_ack
+    assert err.path == "msgs_ack.msg_ids" and err.offset == 8
+    # bare vector<%message> of msg_container
+    err = rejects(backend, other, u32(0x73F1F8DC) + i32(HUGE) + b"\0" * 16)
+    assert err.path == "msg_container.messages" and err.offset == 4
+    # deep in a real payload: the users vector of messages.messages
+    msgs = H.sample_messages(2)
+    data = H.dumps(backend, msgs)
+    users_at = len(data) - sum(len(bytes(u)) for u in msgs.users) - 8
+    assert data[users_at:users_at + 4] == u32(VECTOR)
+    bad = data[:users_at + 4] + i32(HUGE) + data[users_at + 8:]
+    err = rejects(backend, other, bad)
+    assert err.path == "messages.messages.users" and err.offset == users_at + 4
+    # a bare Vector<long> result
+    req = api.messages.receivedQueue(max_qts=1)
+    rejects(backend, other, u32(VECTOR) + i32(HUGE) + b"\0" * 8, result_of=req)
+
+
+@pytest.mark.parametrize("count", [-1, -2, -(2**31)])
+def test_negative_counts(backend, other, count):
+    err = rejects(backend, other, u32(VECTOR) + i32(count) + b"\0" * 8, "Vector<long>")
+    assert str(err) == f"negative vector count {count} at offset 4"
+    err = rejects(backend, other, u32(0x73F1F8DC) + i32(count))
+    assert "negative vector count" in str(err) and err.path == "msg_container.messages"
+
+
+# --- gzip bombs -----------------------------------------------------------------------------
+def _bomb(mib):
+    c = zlib.compressobj(9, zlib.DEFLATED, 31)  # gzip, as MTProto sends it
+    chunk = bytes(MIB)
+    return b"".join(c.compress(chunk) for _ in range(mib)) + c.flush()
+
+
+@pytest.fixture(scope="module")
+def bomb():
+    data = _bomb(17)  # 17 MiB of zeros: ~17 KiB compressed, over the 16 MiB default cap
+    assert len(data) < 20000
+    return data
+
+
+def test_gzip_bomb_default_cap(backend, other, bomb):
+    data = H.dumps(backend, mtproto.gzip_packed(packed_data=bomb))
+    # inflating stops at the cap (the zlib output buffer may double it), never the full bomb
+    err = rejects(backend, other, data, budget_mib=2 * 16 + 2, seconds=2)
+    assert str(err) == f"gzip_packed inflates beyond the limit of {16 * MIB} bytes at offset 0"
+    assert tlfast.DEFAULT_MAX_INFLATE == 16 * MIB
+
+
+def test_gzip_bomb_small_cap_and_nested_positions(backend, other, bomb):
+    packed = mtproto.gzip_packed(packed_data=bomb)
+    kw = {"max_inflate": MIB, "budget_mib": 3}
+    rejects(backend, other, H.dumps(backend, packed), **kw)
+    # in an rpc_result, with and without the request
+    rpc = H.dumps(backend, mtproto.rpc_result(req_msg_id=1, result=packed))
+    err = rejects(backend, other, rpc, **kw)
+    assert "rpc_result.result" in str(err)
+    rejects(backend, other, rpc, result_of=api.help.getConfig(), **kw)
+    # in a container message body, and in a typed field
+    box = mtproto.msg_container(messages=[mtproto.message(msg_id=1, seqno=1, body=packed)])
+    rejects(backend, other, H.dumps(backend, box), **kw)
+    msg = api.message(id=1, peer_id=api.peerUser(user_id=1), date=0, message="", media=packed)
+    err = rejects(backend, other, H.dumps(backend, msg), **kw)
+    assert err.path == "message.media"
+    # gzip in gzip: every layer is capped
+    small = zlib.compressobj(9, zlib.DEFLATED, 31)
+    inner = H.dumps(backend, packed)
+    twice = mtproto.gzip_packed(packed_data=small.compress(inner) + small.flush())
+    rejects(backend, other, H.dumps(backend, twice), **kw)
+
+
+# --- nesting --------------------------------------------------------------------------------
+TEXT_BOLD, TEXT_EMPTY, TEXT_CONCAT = 0x6724ABC4, 0xDC3D824F, 0x7E6260D7
+
+
+@pytest.mark.parametrize("levels", [65, 1000, 200_000])
+def test_nesting_past_the_depth_cap(backend, other, levels):
+    data = u32(TEXT_BOLD) * levels + u32(TEXT_EMPTY)
+    err = rejects(backend, other, data, seconds=2, budget_mib=1 + len(data) / MIB)
+    assert "nesting deeper than 64 levels" in str(err)
+    assert tlfast.DEFAULT_MAX_DEPTH == 64
+
+
+def test_nesting_at_the_depth_cap_is_fine(backend):
+    ok = u32(TEXT_BOLD) * 63 + u32(TEXT_EMPTY)
+    value = H.loads(backend, ok)
+    assert H.dumps(backend, value) == ok
+
+
+def test_nesting_through_vectors_and_lists(backend, other):
+    # textConcat(texts=[textConcat(texts=[...])]): vectors count as levels too
+    data = (u32(TEXT_CONCAT, VECTOR) + i32(1)) * 5000 + u32(TEXT_EMPTY)
+    assert "nesting deeper" in str(rejects(backend, other, data, seconds=2))
+    # Vector<Object> inside Vector<Object> ... (read as Object)
+    data = (u32(VECTOR) + i32(1)) * 100_000 + u32(TEXT_EMPTY)
+    assert "nesting deeper" in str(rejects(backend, other, data, seconds=2, budget_mib=2))
+    # pageBlockCover(cover=pageBlockCover(...))
+    data = u32(0x39F23300) * 10_000 + u32(0xDB20B188)
+    assert "nesting deeper" in str(rejects(backend, other, data, seconds=2))
+    # a smaller cap, through gzip_packed: the depth carries on inside the inflated data
+    inner = u32(TEXT_BOLD) * 30 + u32(TEXT_EMPTY)
+    c = zlib.compressobj(9, zlib.DEFLATED, 31)
+    packed = H.dumps(backend, mtproto.gzip_packed(packed_data=c.compress(inner) + c.flush()))
+    data = u32(TEXT_BOLD) * 30 + packed
+    assert H.loads(backend, data) is not None
+    assert "nesting deeper than 40" in str(rejects(backend, other, data, max_depth=40))
+
+
+def test_encoding_deep_or_cyclic_objects_fails_cleanly(backend):
+    text = api.textEmpty()
+    for _ in range(5000):
+        text = api.textBold(text=text)
+    with pytest.raises(TLEncodeError, match="nesting deeper"):
+        H.dumps(backend, text)
+    cyclic = api.textBold(text=None)
+    cyclic.text = cyclic
+    with pytest.raises(TLEncodeError, match="nesting deeper"):
+        H.dumps(backend, cyclic)
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: Python lists in an Object position (Vector<Object>) "
+                   "are encoded without a depth check: a self-containing list is a "
+                   "RecursionError in the pure engine and a segfault in the Cython engine")
+def test_encoding_nested_lists_fails_cleanly(backend):
+    # In a subprocess: the Cython engine crashes the interpreter on this input.
+    code = (
+        "import tlfast._codec as C, tlfast._backend as B\n"
+        f"engine = B.load({backend.NAME!r})\n"
+        "loop = []\n"
+        "loop.append(loop)\n"
+        "try:\n"
+        "    C.default_codec().dumps(loop, None, engine)\n"
+        "except tlfast.TLEncodeError as e:\n"
+        "    print('TLEncodeError', e)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", "import tlfast\n" + code],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr[-500:]
+    assert proc.stdout.startswith("TLEncodeError") and "nesting deeper" in proc.stdout
+
+
+# --- length prefixes ------------------------------------------------------------------------
+TEXT_PLAIN = 0x744694E0
+
+
+@pytest.mark.parametrize("prefix, message", [
+    (b"\xff\x00\x00\x00", "invalid length prefix 0xff at offset 4"),
+    (b"\xff" * 8, "invalid length prefix 0xff at offset 4"),
+    (b"\xfe\x05\x00\x00abcde\x00\x00\x00", "non-canonical length prefix: 0xfe form for length 5 at offset 4"),
+    (b"\xfe\xff\xff\xff" + b"x" * 8, "unexpected end of data: need 16777220 bytes, 12 left at offset 4"),
+    (b"\x08abc", "unexpected end of data: need 12 bytes, 4 left at offset 4"),
+    (b"\x03abc\x00", None),  # valid, but 1 trailing byte... see below
+])
+def test_bad_length_prefixes(backend, other, prefix, message):
+    data = u32(TEXT_PLAIN) + prefix
+    if message is None:
+        err = rejects(backend, other, data)
+        assert "trailing" in str(err)
+        return
+    err = rejects(backend, other, data)
+    assert str(err) == f"textPlain.text: {message}"
+
+
+def test_missing_padding_is_truncation(backend, other):
+    err = rejects(backend, other, u32(TEXT_PLAIN) + b"\x02ab")
+    assert "unexpected end of data" in str(err) and err.offset == 4
+    # padding content is not checked
+    assert H.loads(backend, u32(TEXT_PLAIN) + b"\x02ab\xee") == api.textPlain(text="ab")
+
+
+# --- truncation ---------------------------------------------------------------------------
+PAYLOADS = H.realistic_payloads()
+
+
+@pytest.mark.parametrize("name", [n for n, _ in PAYLOADS])
+def test_every_prefix_is_rejected(backend, other, name):
+    data = dict(PAYLOADS)[name]
+    assert H.loads(backend, data) is not None
+    for n in range(len(data)):
+        prefix = data[:n]
+        try:
+            H.loads(backend, prefix)
+        except TLDecodeError as exc:
+            if other is not None:
+                got = outcome(other, prefix)
+                assert got == ("error",) + H.error_signature(exc), (n, str(exc), got)
+            assert exc.offset is not None and 0 <= exc.offset <= n, (n, str(exc))
+            continue
+        pytest.fail(f"{name}: the {n}-byte prefix decoded")
+
+
+def test_prefixes_with_types_and_result_of(backend, other):
+    longs = H.dumps(backend, list(range(20)), "Vector<long>")
+    req = api.messages.receivedQueue(max_qts=1)
+    for n in range(len(longs)):
+        for kw in ({"type": "Vector<long>"}, {"result_of": req}):
+            with pytest.raises(TLDecodeError) as info:
+                H.loads(backend, longs[:n], **kw)
+            if other is not None:
+                assert outcome(other, longs[:n], **kw) == ("error",) + H.error_signature(info.value)
+
+
+# --- corruption -----------------------------------------------------------------------------
+@pytest.mark.parametrize("name", [n for n, _ in PAYLOADS])
+def test_corrupted_words(backend, other, name):
+    """Every aligned word replaced by a hostile value: a value or a TLError, never another
+    exception, and the same answer from both engines."""
+    data = dict(PAYLOADS)[name]
+    for pos in range(0, len(data) - 3, 4):
+        for word in (0x12345678, 0x7FFFFFFF, VECTOR):
+            bad = data[:pos] + u32(word) + data[pos + 4:]
+            got = outcome(backend, bad)
+            if other is not None:
+                assert outcome(other, bad) == got, (pos, hex(word))
+
+
+@st.composite
+def corrupted(draw):
+    name, data = draw(st.sampled_from(PAYLOADS))
+    data = bytearray(data)
+    for _ in range(draw(st.integers(1, 4))):
+        pos = draw(st.integers(0, len(data) - 1))
+        data[pos] = draw(st.integers(0, 255))
+    if draw(st.booleans()):
+        data = data[: draw(st.integers(0, len(data)))]
+    return bytes(data)
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(data=corrupted())
+def test_random_corruption(backend, other, data):
+    got = outcome(backend, data)
+    if other is not None:
+        assert outcome(other, data) == got
