@@ -501,8 +501,6 @@ def test_gzip_packed_max_inflate(backend, other):
     assert isinstance(err, TLDecodeError) and "limit" in str(err) and err.offset == 0
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: tlfast.gzip_packed refers to the lazy module "
-                   "attribute `mtproto` as a global inside tlfast/__init__.py: NameError")
 def test_gzip_packed_helper(backend):
     user = api.user(id=5, first_name="Z" * 300)
     packed = tlfast.gzip_packed(user)

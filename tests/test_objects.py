@@ -144,9 +144,6 @@ def test_mtproto_from_dict():
     assert tlfast.from_dict(r.to_dict()) == r  # Object positions see API and MTProto names
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: tlfast.from_dict resolves the bare %message "
-                   "elements of msg_container by name, and 'message' is the API constructor "
-                   "first, so the inverse of to_dict fails: 'missing field id'")
 def test_bundled_from_dict_of_msg_container():
     c = mtproto.msg_container(messages=[
         mtproto.message(msg_id=1, seqno=2, body=mtproto.ping(ping_id=3))])

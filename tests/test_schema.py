@@ -233,9 +233,6 @@ def test_namespaces_and_abstract_types():
     assert "auth" in dir(api)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: api.updates is the `updates` constructor class, "
-                   "so the 11 definitions of the updates.* namespace (updates.state, "
-                   "updates.getDifference, ...) cannot be reached as api.updates.<name>")
 def test_namespace_shared_with_a_constructor():
     from tlfast import api
 

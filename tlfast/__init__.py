@@ -51,8 +51,9 @@ def gzip_packed(obj, level=6):
 
     from ._codec import codec_of
 
-    body = codec_of(getattr(type(obj)._plan, "schema", None)).dumps(obj)
-    return mtproto.gzip_packed(packed_data=gzip.compress(body, level, mtime=0))
+    plan = getattr(type(obj), "_plan", None)
+    body = codec_of(plan.schema if plan is not None else None).dumps(obj)
+    return schemas.mtproto.api.gzip_packed(packed_data=gzip.compress(body, level, mtime=0))
 
 
 def __getattr__(name):

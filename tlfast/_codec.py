@@ -108,7 +108,11 @@ class Codec:
     def from_dict(self, d):
         if not isinstance(d, dict) or "_" not in d:
             raise TLEncodeError("from_dict expects a dict with a '_' key naming the constructor")
-        return _from_plain(self, self.plan_by_name(d["_"]), d)
+        plan = self.plan_by_name(d["_"])
+        try:
+            return _from_plain(self, plan, d)
+        except TLError as exc:
+            raise exc._add_path(plan.name) if exc.path else exc
 
 
 def _mtproto_plan(name):
@@ -150,7 +154,7 @@ def _from_plain(codec, plan, d):
         try:
             kwargs[f.attr] = _value_from_plain(codec, f.type, v)
         except TLError as exc:
-            raise exc._add_path(f"{plan.name}.{f.name}" if not exc.path else f"{plan.name}.{f.name}")
+            raise exc._add_path("." + f.name)
     unknown = set(d) - known
     if unknown:
         raise TLEncodeError(f"{plan.name}: unknown field(s) {', '.join(sorted(unknown))}")
@@ -164,12 +168,22 @@ def _value_from_plain(codec, tp, v):
     if k in (PL.VECTOR, PL.BARE_VECTOR):
         if not isinstance(v, (list, tuple)):
             return v  # the encoder reports the wrong type with its path
-        return [_value_from_plain(codec, tp.elem, x) for x in v]
+        out = []
+        for i, x in enumerate(v):
+            try:
+                out.append(_value_from_plain(codec, tp.elem, x))
+            except TLError as exc:
+                raise exc._add_path(f"[{i}]")
+        return out
     if isinstance(v, dict):
-        if k == PL.BARE and "_" not in v:
-            return _from_plain(codec, tp.ctor, v)
-        if k in (PL.OBJECT, PL.BARE):
-            return codec.from_dict(v)
+        if k == PL.BARE:
+            # The position names the constructor (MTProto's bare `message` inside
+            # msg_container is not the API's `message`, whatever codec resolves names).
+            if v.get("_", tp.ctor.name) != tp.ctor.name:
+                raise TLEncodeError(f"{tp.text} expects {tp.ctor.name}, got {v['_']}")
+            return _from_plain(codec, tp.ctor, {k_: x for k_, x in v.items() if k_ != "_"})
+        if k == PL.OBJECT and "_" in v:
+            return _from_plain(codec, codec.plan_by_name(v["_"]), v)
     if k == PL.BYTES and isinstance(v, str):
         try:
             return bytes.fromhex(v)

@@ -540,6 +540,8 @@ def _values(plan, obj):
 
 
 def _write_vector(w, tp, v, depth):
+    if depth > PL.DEFAULT_MAX_DEPTH:
+        raise P.too_deep_encode(PL.DEFAULT_MAX_DEPTH)
     if type(v) is not list and not isinstance(v, (list, tuple)):
         raise P.not_a_list(tp.text, v)
     n = len(v)
@@ -547,6 +549,18 @@ def _write_vector(w, tp, v, depth):
         raise P.too_many(tp.text, n)
     w._out += _int.pack(n)
     elem = tp.elem
+    k = elem.kind
+    if k in _FIXED_ARRAYS and n:
+        # All elements of the exact Python type: one struct call; struct rejects out-of-range
+        # values, and then the per-element path below reports which one and why.
+        code, _ = _FIXED_ARRAYS[k]
+        want = float if k == PL.DOUBLE else int
+        if all(type(x) is want for x in v):
+            try:
+                w._out += struct.pack(f"<{n}{code}", *v)
+                return
+            except struct.error:
+                pass
     i = 0
     try:
         if elem.kind == PL.OBJECT:

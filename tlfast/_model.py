@@ -16,7 +16,19 @@ def attr_name(tl_name):
     return tl_name + "_" if tl_name in _RESERVED else tl_name
 
 
-class TLObject:
+class TLMeta(type):
+    """Lets a class double as a namespace when the schema uses one name for both, as layer
+    228 does with the constructor ``updates`` and the namespace ``updates.*``
+    (``api.updates.state``). Only consulted when normal attribute lookup fails."""
+
+    def __getattr__(cls, name):
+        ns = cls.__dict__.get("_tl_namespace")
+        if ns is not None and not name.startswith("__"):
+            return getattr(ns, name)
+        raise AttributeError(f"type object {cls.__name__!r} has no attribute {name!r}")
+
+
+class TLObject(metaclass=TLMeta):
     """Base of every constructor and function class."""
 
     __slots__ = ()

@@ -344,6 +344,8 @@ class Namespace:
         full = self._prefix + attr
         if full in schema._records:
             value = schema._class(full)
+            if any(n.startswith(full + ".") for n in schema._records):
+                value._tl_namespace = Namespace(schema, full + ".")
         elif full in schema.types:
             value = schema._type_class(full)
         elif any(n.startswith(full + ".") for n in schema._records):
