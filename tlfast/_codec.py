@@ -41,9 +41,14 @@ class Codec:
         raise TLEncodeError(f"unknown constructor or function {name!r}")
 
     def type_plan(self, type):
-        if type is None or isinstance(type, PL.TypePlan):
-            return type if type is not None else self.primary.type_plan(None)
-        tp = self._type_plans.get(type)
+        tp = self._type_plans.get(type)  # None (boxed Object) and strings, cached
+        if tp is not None:
+            return tp
+        if isinstance(type, PL.TypePlan):
+            return type
+        if type is None:
+            tp = self._type_plans[None] = self.primary.type_plan(None)
+            return tp
         if tp is None:
             err = None
             for s in self.schemas:
