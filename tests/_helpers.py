@@ -214,3 +214,36 @@ def realistic_payloads():
         ("container", dumps(_backend.load("python"), sample_container())),
         ("request", dumps(_backend.load("python"), sample_request())),
     ]
+
+
+# --- a corpus of generated objects, drawn once per session ---------------------------------
+_CORPORA = {}
+
+
+def corpus(key, gen, plans, examples, chunk=64):
+    """``[[(plan, obj), ...] per chunk of plans]``: objects drawn by hypothesis from ``gen``
+    (a strategies.TLStrategies) for every plan, ``examples`` per plan (the first one is
+    hypothesis' minimal one), cached under ``key`` for the session so that both backends
+    check the same objects without paying for generation twice. Derandomized under the CI
+    profile like every other hypothesis test."""
+    if key in _CORPORA:
+        return _CORPORA[key]
+    from hypothesis import HealthCheck, Phase, given, settings
+    from hypothesis import strategies as st
+
+    chunks = []
+    for start in range(0, len(plans), chunk):
+        part = plans[start : start + chunk]
+        drawn = []
+
+        @settings(max_examples=examples, phases=[Phase.generate], database=None, deadline=None,
+                  suppress_health_check=list(HealthCheck))
+        @given(data=st.data())
+        def draw(data):
+            for plan in part:
+                drawn.append((plan, data.draw(gen.of(plan), label=plan.name)))
+
+        draw()
+        chunks.append(drawn)
+    _CORPORA[key] = chunks
+    return chunks

@@ -72,11 +72,16 @@ class TLStrategies:
     anywhere (e.g. only ids Telethon also knows). ``max_depth`` bounds object nesting.
     ``full=True``: every optional field that fits the depth budget is present and every
     vector that can hold an element has at least one (each field's path exercised).
+    ``overrides``: {(constructor name, TL field name): strategy} replacing the generated
+    values of particular fields (used to stay inside a peer library's assumptions); a
+    value may also be a set of constructor names the field must not get.
     """
 
-    def __init__(self, schemas, allowed=None, max_depth=3, max_list=2, full=False):
+    def __init__(self, schemas, allowed=None, max_depth=3, max_list=2, full=False,
+                 overrides=None):
         self.schemas = list(schemas)
         self.full = full
+        self.overrides = dict(overrides or {})
         self.allowed = allowed or (lambda plan: True)
         self.max_depth = max_depth
         self.max_list = max_list
@@ -159,17 +164,19 @@ class TLStrategies:
             strat = self._cache[key] = _ctor_strategy(self, plan, depth)
         return strat
 
-    def value(self, tp, depth=0):
-        """Random values of TypePlan ``tp`` at ``depth`` (a required position)."""
+    def value(self, tp, depth=0, exclude=()):
+        """Random values of TypePlan ``tp`` at ``depth`` (a required position); ``exclude``:
+        constructor names not to use at this position."""
         k = tp.kind
         if k in _PRIMITIVES:
             return _PRIMITIVES[k]
         if k == PL.OBJECT:
             budget = self.max_depth - depth - 1
-            cands = [p for p in self._candidates(tp.boxed) if self._height[p] <= budget]
+            allowed = [p for p in self._candidates(tp.boxed) if p.name not in exclude]
+            cands = [p for p in allowed if self._height[p] <= budget]
             if not cands:
                 # Past the soft limit: the shallowest candidates still work.
-                cands = self._candidates(tp.boxed)
+                cands = allowed
                 lowest = min(self._height[p] for p in cands)
                 cands = [p for p in cands if self._height[p] == lowest]
             strat = st.sampled_from(cands).flatmap(lambda p: self.of(p, depth + 1))
@@ -190,6 +197,13 @@ class TLStrategies:
                             max_size=size)
         raise AssertionError(f"no strategy for kind {k} ({tp.text})")
 
+    def field_value(self, plan, field, depth):
+        """Values of one field of ``plan`` (honouring ``overrides``)."""
+        strat = self.overrides.get((plan.name, field.name))
+        if isinstance(strat, (set, frozenset)):
+            return self.value(field.type, depth, exclude=strat)
+        return strat if strat is not None else self.value(field.type, depth)
+
     def fits(self, tp, depth):
         """Whether a value of ``tp`` can be made at ``depth`` without passing max_depth."""
         return depth + self._type_height(tp, self._height) <= self.max_depth + 1
@@ -208,8 +222,8 @@ def _ctor_strategy(gen, plan, depth):
         if all(fields[i].kind == PL.TRUE or gen.fits(fields[i].type, depth + 1) for i in members):
             feasible_mask |= 1 << g
         optional.append([(fields[i].attr, None if fields[i].kind == PL.TRUE
-                          else gen.value(fields[i].type, depth)) for i in members])
-    required = [(f.attr, gen.value(f.type, depth))
+                          else gen.field_value(plan, fields[i], depth)) for i in members])
+    required = [(f.attr, gen.field_value(plan, f, depth))
                 for f in fields if f.slot >= 0 and f.flag < 0]
     if optional and feasible_mask and gen.full:
         masks = st.just(feasible_mask)

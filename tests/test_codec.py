@@ -109,10 +109,17 @@ GEN = S.TLStrategies([API, MTPROTO])
 FULL = S.TLStrategies([API, MTPROTO], max_depth=2, max_list=1, full=True)
 ALL_PLANS = [p for p in GEN.plans if GEN.usable(p)]
 CHUNK = 64
-CHUNKS = [ALL_PLANS[i : i + CHUNK] for i in range(0, len(ALL_PLANS), CHUNK)]
-SWEEP_EXAMPLES = int(os.environ.get("TLFAST_SWEEP_EXAMPLES", "2"))
-SWEEP = settings(max_examples=SWEEP_EXAMPLES, suppress_health_check=[HealthCheck.too_slow,
-                                                                     HealthCheck.data_too_large])
+N_CHUNKS = -(-len(ALL_PLANS) // CHUNK)
+# Random objects per definition (hypothesis' minimal one, then random ones), and one with
+# every optional field present and every vector non-empty (as the depth budget allows).
+SWEEP_EXAMPLES = int(os.environ.get("TLFAST_SWEEP_EXAMPLES", "3"))
+
+
+@pytest.fixture(scope="module")
+def sweep():
+    random = H.corpus("codec-random", GEN, ALL_PLANS, SWEEP_EXAMPLES, CHUNK)
+    full = H.corpus("codec-full", FULL, ALL_PLANS, 1, CHUNK)
+    return [r + f for r, f in zip(random, full)]
 
 
 def test_sweep_covers_every_definition():
@@ -124,26 +131,17 @@ def test_sweep_covers_every_definition():
     assert all(GEN.height(p) <= 2 for p in ALL_PLANS)
 
 
-@pytest.mark.parametrize("chunk", range(len(CHUNKS)))
-@SWEEP
-@given(data=st.data())
-def test_every_constructor_round_trips(backend, other, chunk, data):
-    for plan in CHUNKS[chunk]:
-        obj = data.draw(GEN.of(plan), label=plan.name)
-        encoded = round_trip(backend, other, obj)
-        assert encoded[:4] == u32(plan.id)
-        assert H.loads(backend, memoryview(encoded)) == obj
-
-
-@pytest.mark.parametrize("chunk", range(len(CHUNKS)))
-@settings(max_examples=1, suppress_health_check=[HealthCheck.too_slow,
-                                                 HealthCheck.data_too_large])
-@given(data=st.data())
-def test_every_field_of_every_constructor_round_trips(backend, other, chunk, data):
-    # every optional field present, every vector non-empty (as the depth budget allows)
-    for plan in CHUNKS[chunk]:
-        obj = data.draw(FULL.of(plan), label=plan.name)
-        round_trip(backend, other, obj)
+@pytest.mark.parametrize("chunk", range(N_CHUNKS))
+def test_every_constructor_round_trips(backend, other, chunk, sweep):
+    """Generated objects of every constructor and function: encode, decode, equal,
+    re-encode identical; the other engine gives the same bytes and decodes them."""
+    for plan, obj in sweep[chunk]:
+        try:
+            encoded = round_trip(backend, other, obj)
+            assert encoded[:4] == u32(plan.id)
+            assert H.loads(backend, memoryview(encoded)) == obj
+        except Exception as exc:
+            raise AssertionError(f"{plan.name}: {obj!r}") from exc
 
 
 DEEP = S.TLStrategies([API, MTPROTO], max_depth=5, max_list=3)

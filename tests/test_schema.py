@@ -150,8 +150,6 @@ def test_namespace_roots():
 
 
 def _walk(schema, name):
-    if name.startswith("updates."):  # see test_namespace_shared_with_a_constructor
-        return schema._class(name) if name in schema else schema._type_class(name)
     obj = schema.api
     for part in name.split("."):
         obj = getattr(obj, part)
