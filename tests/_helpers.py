@@ -82,13 +82,6 @@ def seed_tl_lines():
     return block[start:end]
 
 
-def decode_error(fn, *args, **kwargs):
-    """Run ``fn`` and return the TLDecodeError it raises (anything else fails the test)."""
-    with pytest.raises(tlfast.TLDecodeError) as info:
-        fn(*args, **kwargs)
-    return info.value
-
-
 def error_signature(exc):
     """What must be identical across backends for one failure."""
     return (type(exc), str(exc), getattr(exc, "offset", None), exc.path)
