@@ -462,6 +462,14 @@ def test_doubles(backend, other):
     data = u32(api.statsPercentValue.CONSTRUCTOR_ID) + nan + struct.pack("<d", 1.0)
     assert H.dumps(backend, H.loads(backend, data)) == data  # NaN's bits survive
     assert isinstance(same_error(backend, other, H.dumps, 2**1024, "double"), TLEncodeError)
+    values = [1.5, -0.0, float("inf"), 5e-324, 2]
+    data = H.dumps(backend, values, "Vector<double>")
+    assert data == struct.pack("<Ii5d", VECTOR, 5, *values)
+    assert H.loads(backend, data, "Vector<double>") == values
+    nan_vec = struct.pack("<Ii", VECTOR, 1) + nan
+    assert H.dumps(backend, H.loads(backend, nan_vec, "Vector<double>"), "Vector<double>") == nan_vec
+    if other is not None:
+        assert H.dumps(other, values, "Vector<double>") == data
 
 
 # --- MTProto service messages ---------------------------------------------------------------
