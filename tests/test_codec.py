@@ -618,11 +618,6 @@ print(problems[0] if problems else "ok")
 """
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a schema's lazy plan/class compilation is not "
-                   "safe on first use from several threads (README says 'may compile it twice "
-                   "(harmlessly)'): a half-built plan (cls None) is visible to other threads; "
-                   "pure: TypeError object.__new__(X): X is not a type object (NoneType); "
-                   "Cython: AttributeError or a segfault")
 def test_first_use_from_several_threads(backend):
     import subprocess
 
@@ -633,9 +628,6 @@ def test_first_use_from_several_threads(backend):
     assert proc.stdout.strip() == "ok"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: result_of does not look through a gzip_packed "
-                   "query inside a generic wrapper (a legal client->server form): TLEncodeError "
-                   "'result_of expects a TL function instance, got gzip_packed'")
 def test_result_of_through_gzip_packed_query(backend):
     inner = api.messages.receivedQueue(max_qts=1)
     req = api.invokeWithLayer(layer=228, query=tlfast.gzip_packed(inner))

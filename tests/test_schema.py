@@ -597,9 +597,6 @@ def test_bundled_cache_is_safe_against_corrupt_files(tmp_path):
     _run_bundled(blocker / "cache")  # cannot be created: parse without caching
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a parenthesized type application in a parameter "
-                   "(`x:(Vector int)`, tl-format.md §7: T<A,B> == (T A B)) is split at the space "
-                   "by the declaration tokenizer: TLSchemaError unbalanced '('")
 def test_parenthesized_type_application_in_params():
     s = tlfast.Schema.from_text("a x:(Vector int) = A;")
     assert s["a"].computed_id == tlfast.Schema.from_text("a x:Vector<int> = A;")["a"].computed_id

@@ -9,7 +9,7 @@ from operator import index as _index
 
 from . import _primitives as P
 from .errors import TLDecodeError
-from ._plans import DEFAULT_MAX_DEPTH, DEFAULT_MAX_INFLATE
+from ._plans import DEFAULT_MAX_DEPTH, DEFAULT_MAX_INFLATE, check_limits
 
 __all__ = ["Reader", "Writer"]
 
@@ -34,6 +34,7 @@ class Reader:
 
     def __init__(self, buf, schema=None, *, max_depth=DEFAULT_MAX_DEPTH,
                  max_inflate=DEFAULT_MAX_INFLATE):
+        check_limits(max_depth, max_inflate)
         self._buf, self._end = P.as_byte_view(buf)
         self._pos = 0
         self._schema = schema
@@ -218,7 +219,11 @@ def _read_object(self, type=None):
     codec = self._codec
     if codec is None:
         codec = self._codec = codec_of(self._schema)
-    return _read(self, codec.type_plan(type), 0)
+    try:
+        return _read(self, codec.type_plan(type), 0)
+    except RecursionError:
+        # Only when the caller was already deep in its own stack (max_depth is capped).
+        raise TLDecodeError("nesting too deep for the Python stack", self._pos) from None
 
 
 def _read(r, tp, depth):

@@ -43,6 +43,17 @@ MIN_SIZE = {INT: 4, UINT: 4, LONG: 8, INT128: 16, INT256: 32, DOUBLE: 8, BOOL: 4
 
 DEFAULT_MAX_DEPTH = 64
 DEFAULT_MAX_INFLATE = 16 << 20
+# Decoding recurses once per level (C stack in the Cython engine, about three Python frames
+# in the pure one): 200 levels stay well inside both, so the cap cannot be set past them.
+MAX_DEPTH_LIMIT = 200
+
+
+def check_limits(max_depth, max_inflate):
+    """Validate a Reader's limits (both engines call this, so they reject the same)."""
+    if type(max_depth) is not int or not 1 <= max_depth <= MAX_DEPTH_LIMIT:
+        raise ValueError(f"max_depth must be an int in 1..{MAX_DEPTH_LIMIT}, got {max_depth!r}")
+    if type(max_inflate) is not int or max_inflate < 0:
+        raise ValueError(f"max_inflate must be an int >= 0, got {max_inflate!r}")
 
 
 class BoxedType:

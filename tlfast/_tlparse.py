@@ -236,7 +236,7 @@ def _syntax_error(text, pos, message):
     return err
 
 
-_TOKEN = re.compile(r"\{[^}]*\}?|\([^()]*\)?\S*|[^\s{]+")
+_TOKEN = re.compile(r"\{[^}]*\}?|(?:\([^()]*\)?|[^\s{(])+")
 
 
 def _tokens(body):

@@ -8,12 +8,14 @@ the cache read, for the bundled schemas).
 import marshal
 import os
 import sys
+import threading
 import warnings
 import weakref
 from collections import namedtuple
 
 from . import _plans as PL
 from ._model import TLFunction, make_class, make_type_class
+from ._primitives import GZIP_PACKED
 from ._tlparse import (
     KNOWN_ID_EXCEPTIONS,
     Definition,
@@ -70,6 +72,8 @@ class Schema:
             self._by_id[rec[_ID]] = name
         self._defs = {}
         self._plans = {}
+        self._building = {}
+        self._lock = threading.RLock()  # classes and plans are built on first use
         self._type_classes = {}
         self._type_plans = {}
         self._types = None
@@ -186,35 +190,46 @@ class Schema:
     def _type_class(self, type_name):
         cls = self._type_classes.get(type_name)
         if cls is None:
-            cls = self._type_classes[type_name] = make_type_class(type_name, self._module)
+            with self._lock:
+                cls = self._type_classes.get(type_name)
+                if cls is None:
+                    cls = self._type_classes[type_name] = make_type_class(type_name, self._module)
         return cls
 
     def _plan(self, name):
-        plan = self._plans.get(name)
+        plan = self._plans.get(name)  # only finished plans are ever in here
         if plan is not None:
             return plan
+        with self._lock:
+            plan = self._plans.get(name) or self._building.get(name)
+            if plan is None:
+                plan = self._build_plan(name)
+        return plan
+
+    def _build_plan(self, name):
+        # Under self._lock. A plan under construction is visible only to this thread, via
+        # _building (recursive bare references), never to other threads through _plans.
         d = self._definition(name)
-        plan = self._plans[name] = PL.CtorPlan(d, self)
+        plan = self._building[name] = PL.CtorPlan(d, self)
         try:
             PL.compile_ctor(plan, d, self._resolve)
-        except BaseException:
-            del self._plans[name]
-            raise
-        attrs, defaults = [], {}
-        for f in plan.fields:
-            if f.slot >= 0:
-                attrs.append((f.attr, f.name))
-                if f.flag >= 0:
-                    defaults[f.attr] = False if f.kind == PL.TRUE else None
-        if d.is_function:
-            base = TLFunction
-        else:
-            base = self._type_class(str(d.type))
-        cls = make_class(d, attrs, defaults, base, self._module)
-        cls._plan = plan
-        if d.is_function:
-            cls.RESULT = str(d.type)
-        plan.cls = cls
+            attrs, defaults = [], {}
+            for f in plan.fields:
+                if f.slot >= 0:
+                    attrs.append((f.attr, f.name))
+                    if f.flag >= 0:
+                        defaults[f.attr] = False if f.kind == PL.TRUE else None
+                    elif f.kind == PL.UINT and f.type.text == "#":
+                        defaults[f.attr] = 0  # a '#' word no field depends on
+            base = TLFunction if d.is_function else self._type_class(str(d.type))
+            cls = make_class(d, attrs, defaults, base, self._module)
+            cls._plan = plan
+            if d.is_function:
+                cls.RESULT = str(d.type)
+            plan.cls = cls
+        finally:
+            del self._building[name]
+        self._plans[name] = plan
         return plan
 
     def _plan_by_id(self, cid):
@@ -251,7 +266,7 @@ class Schema:
         if name == "Object":
             return PL.TypePlan(PL.OBJECT, boxed=PL.ANY_OBJECT, text=text)
         kind = PL.PRIMITIVE_KINDS.get(name)
-        if kind is not None and name != "#":
+        if kind is not None:
             return PL.TypePlan(kind, text=text)
         short = name.rpartition(".")[2]
         if short[:1].islower():  # bare constructor by name: message, future_salt
@@ -296,6 +311,13 @@ class Schema:
                 if f.kind == PL.OBJECT and f.type.boxed.functions_only:
                     inner = getattr(request, f.attr)
                     owner = getattr(type(inner), "_plan", None)
+                    if owner is not None and owner.id == GZIP_PACKED:
+                        from ._codec import default_codec, inflate
+
+                        data = inflate(inner.packed_data, 0, PL.DEFAULT_MAX_INFLATE)
+                        codec = default_codec() if self._key and self._key[0] == "bundled" else self._codec()
+                        inner = codec.loads(data)
+                        owner = getattr(type(inner), "_plan", None)
                     if owner is None:
                         break
                     return owner.schema.result_type(inner)
