@@ -387,7 +387,7 @@ def test_depth_limits(py, cy):
         shallow = shallow.text
     data = api.dumps(shallow, backend=py)
     assert api.dumps(shallow, backend=cy) == data
-    for depth in (0, 1, 5, 59, 60, 61, 64, 2.5, float("inf")):
+    for depth in (0, 1, 5, 59, 60, 61, 64, 200, 201, 2.5, float("inf"), True):
         a = outcome(lambda: api.loads(data, backend=py, max_depth=depth))
         b = outcome(lambda: api.loads(data, backend=cy, max_depth=depth))
         assert a == b, depth

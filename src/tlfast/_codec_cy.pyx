@@ -35,7 +35,7 @@ from libc.string cimport memcpy, memset
 from operator import index as _index
 
 from tlfast import _primitives as P
-from tlfast._plans import DEFAULT_MAX_DEPTH, DEFAULT_MAX_INFLATE
+from tlfast._plans import DEFAULT_MAX_DEPTH, DEFAULT_MAX_INFLATE, check_limits
 
 cdef extern from "Python.h":
     bint PyLong_CheckExact(object)
@@ -187,6 +187,7 @@ Reads TL values from ``buf`` (bytes, bytearray or memoryview) without copying it
     def __init__(self, buf, schema=None, *, max_depth=DEFAULT_MAX_DEPTH,
                  max_inflate=DEFAULT_MAX_INFLATE):
         cdef Py_buffer view
+        check_limits(max_depth, max_inflate)
         if PyBytes_Check(buf):
             # bytes are immutable: no buffer export needed.
             self._release()
@@ -222,7 +223,11 @@ Reads TL values from ``buf`` (bytes, bytearray or memoryview) without copying it
     def read_object(self, type=None):
         """A value of TL ``type`` (a type expression; default: a boxed Object)."""
         self._depth_limit = _depth_limit_of(self.max_depth)
-        return _read_object(self, type)
+        try:
+            return _read_object(self, type)
+        except RecursionError:
+            # Only when the caller was already deep in its own stack (max_depth is capped).
+            raise P.TLDecodeError("nesting too deep for the Python stack", self._pos) from None
 
     def tell(self):
         """The cursor: offset of the next byte to read."""
@@ -527,13 +532,15 @@ cdef inline int _wbytes(Writer w, const unsigned char* data, Py_ssize_t n) excep
     else:
         return _bytes_too_long(n)
     p = _reserve(w, total)
+    # Zero the last word first (total >= 4): it holds the 0-3 padding bytes, and whatever
+    # of the head or body falls in it is written over next. No memset call per value.
+    tlf_st32(p + total - 4, 0)
     if head == 1:
         p[0] = <unsigned char>n
     else:
         tlf_st32(p, 254u | (<uint32_t>n << 8))
     if n:
         memcpy(p + head, data, <size_t>n)
-    memset(p + head + n, 0, <size_t>(total - head - n))
     return 0
 
 

@@ -11,7 +11,7 @@
 cimport cython
 from cpython.object cimport PyObject, PyTypeObject
 from cpython.ref cimport Py_INCREF, Py_XDECREF
-from cpython.list cimport PyList_New, PyList_SET_ITEM
+from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE, PyList_New, PyList_SET_ITEM
 from cpython.mem cimport PyMem_Malloc, PyMem_Calloc
 from libc.math cimport floor
 
@@ -36,10 +36,11 @@ cdef extern from *:
     static inline PyObject* tlf_get(PyObject *obj, Py_ssize_t off) {
         return *(PyObject **)((char *)obj + off);
     }
-    /* Offset of a __slots__ member descriptor, or -1 if ``d`` is not one. */
-    static Py_ssize_t tlf_member_offset(PyObject *d) {
+    /* Offset of a __slots__ member descriptor of ``owner``, or -1 if ``d`` is not one. */
+    static Py_ssize_t tlf_member_offset(PyObject *d, PyObject *owner) {
         PyMemberDef *m;
         if (Py_TYPE(d) != &PyMemberDescr_Type) return -1;
+        if ((PyObject *)((PyDescrObject *)d)->d_type != owner) return -1;
         m = ((PyMemberDescrObject *)d)->d_member;
         if (m->type != T_OBJECT_EX || (m->flags & READONLY)) return -1;
         return m->offset;
@@ -51,6 +52,32 @@ cdef extern from *:
         return (PyObject *)Py_TYPE(obj) == type;
     }
     static inline void tlf_incref(PyObject *v) { Py_INCREF(v); }
+    static inline void tlf_decref(PyObject *v) { Py_DECREF(v); }
+    /* An exact int below 2**30 in magnitude (one digit): its value without a call. */
+    #if PY_VERSION_HEX >= 0x030C0000
+    static inline int tlf_small_int(PyObject *v) {
+        return PyLong_CheckExact(v) && PyUnstable_Long_IsCompact((PyLongObject *)v);
+    }
+    static inline long tlf_small_int_value(PyObject *v) {
+        return (long)PyUnstable_Long_CompactValue((PyLongObject *)v);
+    }
+    #else
+    static inline int tlf_small_int(PyObject *v) {
+        return PyLong_CheckExact(v) && (size_t)(Py_SIZE(v) + 1) <= 2;
+    }
+    static inline long tlf_small_int_value(PyObject *v) {
+        Py_ssize_t size = Py_SIZE(v);
+        long d = size ? (long)((PyLongObject *)v)->ob_digit[0] : 0;
+        return size < 0 ? -d : d;
+    }
+    #endif
+    /* Decoding recurses on the C stack, as deep as the caller's max_depth allows: past a
+       few levels, Python's recursion limit guards it (RecursionError, as the pure engine
+       gets, instead of a crash). */
+    static int tlf_enter_recursion(void) {
+        return Py_EnterRecursiveCall(" while decoding TL") ? -1 : 0;
+    }
+    static void tlf_leave_recursion(void) { Py_LeaveRecursiveCall(); }
     #define TLF_PY_TRUE Py_True
     #define TLF_PY_FALSE Py_False
     #define TLF_PY_NONE Py_None
@@ -58,10 +85,15 @@ cdef extern from *:
     object tlf_alloc(object cls)
     void tlf_set(object obj, Py_ssize_t off, object v)
     PyObject* tlf_get(object obj, Py_ssize_t off)
-    Py_ssize_t tlf_member_offset(object d)
+    Py_ssize_t tlf_member_offset(object d, object owner)
     PyObject* tlf_type_lookup(object obj, object name)
     bint tlf_type_is(object obj, object type)
     void tlf_incref(PyObject* v)
+    void tlf_decref(PyObject* v)
+    bint tlf_small_int(PyObject* v)
+    long tlf_small_int_value(PyObject* v)
+    int tlf_enter_recursion() except -1
+    void tlf_leave_recursion()
     # (Cython reads <PyObject*>True as the C integer 1: name the singletons in C.)
     PyObject* TLF_PY_TRUE
     PyObject* TLF_PY_FALSE
@@ -91,6 +123,7 @@ cdef enum:
     TLF_GZIP_PACKED = 0x3072CFA1
     MAX_WORDS = 16       # flags words per constructor (layer 228 has at most 2)
     STACK_VALUES = 64    # field values gathered on the C stack when encoding
+    GUARD_DEPTH = 32     # decoding levels from which the recursion limit is consulted
 
 if (K_INT, K_UINT, K_LONG, K_INT128, K_INT256, K_DOUBLE, K_BOOL, K_TRUE, K_BYTES, K_STRING,
         K_FLAGS, K_OBJECT, K_BARE, K_VECTOR, K_BARE_VECTOR, K_BODY_LEN) != (
@@ -154,6 +187,7 @@ cdef class CyType:
     cdef object boxed_name
     cdef uint32_t* ids          # OBJECT with ids: sorted
     cdef Py_ssize_t nids
+    cdef CyCtor enc_ctor        # OBJECT: the last constructor encoded here (checks passed)
 
     def __dealloc__(self):
         PyMem_Free(self.ids)
@@ -180,7 +214,7 @@ cdef class CyCodec:
 cdef object _CtorPlan = PL.CtorPlan
 cdef object _TypePlan = PL.TypePlan
 cdef object _S_PLAN = "_plan"
-cdef Py_ssize_t _CTOR_CY_OFFSET = tlf_member_offset(PL.CtorPlan.__dict__["_cy"])
+cdef Py_ssize_t _CTOR_CY_OFFSET = tlf_member_offset(PL.CtorPlan.__dict__["_cy"], PL.CtorPlan)
 if _CTOR_CY_OFFSET < 0:
     raise ImportError("tlfast._codec_cy: CtorPlan._cy is not a slot")
 
@@ -235,6 +269,10 @@ cdef CyCtor _build_ctor(object plan):
     cdef Py_ssize_t i, j, m
     fields = plan.fields
     cls = plan.cls
+    if not isinstance(cls, type):
+        # A plan another thread is still compiling (its class comes last): never cache it,
+        # and never allocate from it.
+        raise TypeError(f"tlfast: {plan.name} is not compiled yet (first use from another thread)")
     c.plan = plan
     c.cls = cls
     c.id = plan.id
@@ -259,7 +297,7 @@ cdef CyCtor _build_ctor(object plan):
         fc.mask = (<uint32_t>1 << <int>f.bit) if f.flag >= 0 else 0
         fc.offset = -1
         if f.slot >= 0:
-            fc.offset = tlf_member_offset(cls.__dict__.get(f.attr))
+            fc.offset = tlf_member_offset(cls.__dict__.get(f.attr), cls)
             if fc.offset < 0:
                 raise TypeError(f"{cls!r}.{f.attr} is not a __slots__ member")
         if f.kind in (K_OBJECT, K_BARE, K_VECTOR, K_BARE_VECTOR):
@@ -522,7 +560,17 @@ cdef object _read_gzip(Reader r, CyType t, Py_ssize_t depth, Py_ssize_t pos):
     return value
 
 
-cdef object _read_ctor(Reader r, CyCtor c, Py_ssize_t depth):
+cdef inline object _read_ctor(Reader r, CyCtor c, Py_ssize_t depth):
+    if depth < GUARD_DEPTH:
+        return _read_ctor_body(r, c, depth)
+    tlf_enter_recursion()
+    try:
+        return _read_ctor_body(r, c, depth)
+    finally:
+        tlf_leave_recursion()
+
+
+cdef object _read_ctor_body(Reader r, CyCtor c, Py_ssize_t depth):
     cdef Py_ssize_t i = -1
     cdef Py_ssize_t n = c.n
     cdef tlf_field* f
@@ -612,7 +660,17 @@ cdef int _add_ctor_path(object exc, CyCtor c, Py_ssize_t i, Py_ssize_t depth) ex
     return 0
 
 
-cdef object _read_vector(Reader r, CyType elem, Py_ssize_t depth):
+cdef inline object _read_vector(Reader r, CyType elem, Py_ssize_t depth):
+    if depth < GUARD_DEPTH:
+        return _read_vector_body(r, elem, depth)
+    tlf_enter_recursion()
+    try:
+        return _read_vector_body(r, elem, depth)
+    finally:
+        tlf_leave_recursion()
+
+
+cdef object _read_vector_body(Reader r, CyType elem, Py_ssize_t depth):
     cdef Py_ssize_t pos = r._pos
     cdef Py_ssize_t count, left, i = 0
     cdef const unsigned char* p
@@ -623,42 +681,48 @@ cdef object _read_vector(Reader r, CyType elem, Py_ssize_t depth):
     left = r._end - r._pos
     if count < 0 or count * elem.vsize > left:
         raise P.bad_count(count, pos, elem.vsize, left)
-    out = PyList_New(count)
-    # The count check proved that fixed-size elements are all there: no checks per element.
     p = r._ptr + r._pos
+    # The count check proved that fixed-size elements are all there: no checks per element,
+    # and no Python code runs while the list still has empty (NULL) items.
     if k == K_LONG:
+        out = PyList_New(count)
         for i in range(count):
             _list_set(out, i, <int64_t>tlf_ld64(p + 8 * i))
         r._pos += 8 * count
         return out
     if k == K_INT:
+        out = PyList_New(count)
         for i in range(count):
             _list_set(out, i, <int32_t>tlf_ld32(p + 4 * i))
         r._pos += 4 * count
         return out
     if k == K_UINT:
+        out = PyList_New(count)
         for i in range(count):
             _list_set(out, i, tlf_ld32(p + 4 * i))
         r._pos += 4 * count
         return out
     if k == K_DOUBLE:
+        out = PyList_New(count)
         for i in range(count):
             _list_set(out, i, tlf_u64_as_double(tlf_ld64(p + 8 * i)))
         r._pos += 8 * count
         return out
+    # Anything else may run Python code (a constructor met for the first time, gzip_packed,
+    # int128): the list only ever holds finished elements.
+    out = []
+    if k == K_INT128 or k == K_INT256:
+        for i in range(count):
+            out.append(_read_primitive(r, k))  # cannot fail: the count check covers them
+        return out
     try:
         if k == K_OBJECT:
             for i in range(count):
-                _list_set(out, i, _read_boxed(r, elem, depth))
-        elif k == K_INT128 or k == K_INT256:
-            for i in range(count):
-                _list_set(out, i, _read_primitive(r, k))
+                out.append(_read_boxed(r, elem, depth))
         else:
             for i in range(count):
-                _list_set(out, i, _read(r, elem, depth))
+                out.append(_read(r, elem, depth))
     except TLError as exc:
-        if k == K_INT128 or k == K_INT256:
-            raise  # the pure engine adds no index for these
         exc._add_path(f"[{i}]")
         raise
     return out
@@ -759,6 +823,12 @@ cdef int _write_string_slow(Writer w, object v) except -1:
 
 
 cdef int _write_boxed(Writer w, CyType t, object v, Py_ssize_t depth) except -1:
+    cdef CyCtor cc
+    cc = t.enc_ctor
+    if cc is not None and tlf_type_is(v, cc.cls):
+        # Same class as last time here: it passed the checks below (vectors repeat one).
+        _wuint32(w, cc.id)
+        return _write_ctor(w, cc, v, depth + 1)
     c = _ctor_of_value(v)
     if c is None:
         if t.any_object and not t.functions_only:
@@ -770,72 +840,121 @@ cdef int _write_boxed(Writer w, CyType t, object v, Py_ssize_t depth) except -1:
                 _wuint32(w, TLF_VECTOR)
                 return _write_vector(w, _OBJECT_VECTOR, v, depth + 1)
         raise P.not_an_object(t.boxed_name, v)
-    cdef CyCtor cc = <CyCtor>c
+    cc = <CyCtor>c
     if cc.id != TLF_GZIP_PACKED:
         if not t.any_object and not _accepts(t, cc.id):
             raise P.wrong_object(t.boxed_name, cc.plan)
         if t.functions_only and not cc.is_function:
             raise P.wrong_object(t.boxed_name, cc.plan)
+    if tlf_type_is(v, cc.cls):
+        t.enc_ctor = cc  # one field: a thread switch cannot pair a class with another ctor
     _wuint32(w, cc.id)
     return _write_ctor(w, cc, v, depth + 1)
 
 
 cdef int _write_ctor(Writer w, CyCtor c, object obj, Py_ssize_t depth) except -1:
-    cdef PyObject* stack[STACK_VALUES]
-    cdef PyObject** vals = stack
+    cdef PyObject* stack[2 * STACK_VALUES]
+    cdef PyObject** vals = stack         # value of each field (NULL: flags word, body length)
+    cdef PyObject** held = stack + STACK_VALUES  # the values referenced while writing
+    cdef Py_ssize_t nheld = 0
+    cdef uint32_t words[MAX_WORDS]
     cdef Py_ssize_t n = c.n
     cdef Py_ssize_t i = -1
+    cdef Py_ssize_t j
     if depth > _ENCODE_MAX_DEPTH:
         raise P.too_deep_encode(_ENCODE_MAX_DEPTH)
     if n > STACK_VALUES:
-        vals = <PyObject**>PyMem_Malloc(n * sizeof(PyObject*))
+        vals = <PyObject**>PyMem_Malloc(2 * n * sizeof(PyObject*))
         if vals == NULL:
             raise MemoryError()
-    memset(vals, 0, n * sizeof(PyObject*))
+        held = vals + n
     try:
         try:
-            _gather(c, obj, vals)
-            _write_fields(w, c, vals, depth, &i)
+            # The pure engine reads every field first, then derives the flags words.
+            if not _gather(c, obj, vals, held, &nheld, words):
+                _flags_slow(c, vals, words)  # raises the pure engine's error
+            _write_fields(w, c, vals, words, depth, &i)
         except TLError as exc:
             _add_ctor_path(exc, c, i, depth)
             raise
     finally:
-        for j in range(n):
-            Py_XDECREF(vals[j])
+        for j in range(nheld):
+            tlf_decref(held[j])
         if vals != stack:
             PyMem_Free(vals)
     return 0
 
 
-cdef int _gather(CyCtor c, object obj, PyObject** vals) except -1:
-    """Every stored field's value into ``vals`` (new references); an unset one is the
-    shared missing-field error (the pure engine reads them all first, too)."""
-    cdef Py_ssize_t i
+cdef int _gather(CyCtor c, object obj, PyObject** vals, PyObject** held, Py_ssize_t* nheld,
+                 uint32_t* words) except -1:
+    """Every field's value into ``vals`` and the flags words into ``words``; 0 when the
+    words need the Python path (a bad ``true`` value, a shared bit with a member missing),
+    which raises the shared error. An unset slot is the shared missing-field error.
+
+    Values other than None, True and False are referenced (in ``held``) until the
+    constructor is written: user code run meanwhile (an int subclass's __index__, say)
+    could replace a slot. Those three cannot go away, and are most of the values."""
+    cdef Py_ssize_t i, j
     cdef PyObject* v
     cdef tlf_field* f
+    cdef tlf_group* g
     if not tlf_type_is(obj, c.cls):
-        return _gather_slow(c, obj, vals)
+        _gather_slow(c, obj, vals, held, nheld)
+        return _flags(c, vals, words)
+    if c.nwords:
+        memset(words, 0, c.nwords * sizeof(uint32_t))
+    cdef bint ok = True
     for i in range(c.n):
         f = &c.fields[i]
-        if f.offset >= 0:
-            v = tlf_get(obj, f.offset)
-            if v == NULL:
-                raise P.missing_attr(c.plan.fields[i].name)
-            tlf_incref(v)
-            vals[i] = v
-    return 0
+        if f.offset < 0:
+            vals[i] = NULL
+            continue
+        v = tlf_get(obj, f.offset)
+        vals[i] = v
+        if v == NULL:
+            raise P.missing_attr(c.plan.fields[i].name)
+        if v == TLF_PY_NONE or v == TLF_PY_FALSE or v == TLF_PY_TRUE:
+            if f.word >= 0:
+                if v == TLF_PY_TRUE:
+                    words[f.word] |= f.mask
+                elif v == TLF_PY_FALSE and f.kind != K_TRUE:
+                    words[f.word] |= f.mask
+            continue
+        tlf_incref(v)
+        held[nheld[0]] = v
+        nheld[0] += 1
+        if f.word >= 0:
+            if f.kind == K_TRUE:
+                ok = False
+            words[f.word] |= f.mask
+    if not ok:
+        return 0
+    for i in range(c.ngroups):
+        g = &c.groups[i]
+        if words[g.word] & g.mask:
+            for j in range(g.start, g.stop):
+                if vals[c.group_members[j]] == TLF_PY_NONE:
+                    return 0
+    return 1
 
 
-cdef int _gather_slow(CyCtor c, object obj, PyObject** vals) except -1:
+cdef int _gather_slow(CyCtor c, object obj, PyObject** vals, PyObject** held,
+                      Py_ssize_t* nheld) except -1:
     # An instance of a subclass: attributes may be overridden, read them as Python does.
     cdef Py_ssize_t i
+    cdef PyObject* p
     fields = c.plan.fields
+    for i in range(c.n):
+        vals[i] = NULL
     try:
         for i in range(c.n):
             if c.fields[i].offset >= 0:
                 v = getattr(obj, c.attrs[i])
-                Py_INCREF(v)
-                vals[i] = <PyObject*>v
+                p = <PyObject*>v
+                tlf_incref(p)  # a property may return a new object: always held
+                held[nheld[0]] = p
+                nheld[0] += 1
+                vals[i] = p
     except AttributeError:
         for f in fields:
             if f.slot >= 0 and not hasattr(obj, f.attr):
@@ -884,16 +1003,14 @@ cdef bint _flags(CyCtor c, PyObject** vals, uint32_t* words) noexcept:
     return True
 
 
-cdef int _write_fields(Writer w, CyCtor c, PyObject** vals, Py_ssize_t depth,
-                       Py_ssize_t* at) except -1:
-    cdef uint32_t words[MAX_WORDS]
+cdef int _write_fields(Writer w, CyCtor c, PyObject** vals, uint32_t* words,
+                       Py_ssize_t depth, Py_ssize_t* at) except -1:
     cdef Py_ssize_t n = c.n
     cdef Py_ssize_t i
     cdef tlf_field* f
     cdef int k
     cdef Py_ssize_t start
-    if c.nwords and not _flags(c, vals, words):
-        _flags_slow(c, vals, words)  # raises the pure engine's error
+    cdef PyObject* v
     i = -1
     while i + 1 < n:
         i += 1
@@ -907,7 +1024,13 @@ cdef int _write_fields(Writer w, CyCtor c, PyObject** vals, Py_ssize_t depth,
         if k == K_TRUE:
             continue
         at[0] = i
-        if k == K_OBJECT:
+        v = vals[i]
+        # The commonest cases inline; everything else (and every error) via _write_primitive.
+        if k == K_INT and tlf_small_int(v):
+            _wint32(w, <int32_t>tlf_small_int_value(v))
+        elif k == K_LONG and tlf_small_int(v):
+            _wint64(w, <int64_t>tlf_small_int_value(v))
+        elif k == K_OBJECT:
             _write_boxed(w, <CyType>f.sub, <object>vals[i], depth)
         elif k == K_VECTOR or k == K_BARE_VECTOR or k == K_BARE:
             _write(w, <CyType>f.sub, <object>vals[i], depth)
@@ -927,6 +1050,8 @@ cdef int _write_vector(Writer w, CyType t, object v, Py_ssize_t depth) except -1
     cdef Py_ssize_t n, i = 0
     cdef CyType elem = t.elem
     cdef int k = elem.kind
+    if depth > _ENCODE_MAX_DEPTH:  # lists nest in Object positions, even into themselves
+        raise P.too_deep_encode(_ENCODE_MAX_DEPTH)
     if type(v) is not list and not isinstance(v, (list, tuple)):
         raise P.not_a_list(t.text, v)
     n = len(v)
@@ -934,22 +1059,30 @@ cdef int _write_vector(Writer w, CyType t, object v, Py_ssize_t depth) except -1
         raise P.too_many(t.text, n)
     _wint32(w, <int32_t>n)
     try:
-        if k == K_OBJECT:
-            for x in v:
-                _write_boxed(w, elem, x, depth)
-                i += 1
-        elif k == K_VECTOR or k == K_BARE_VECTOR or k == K_BARE:
-            for x in v:
-                _write(w, elem, x, depth)
+        if type(v) is list:
+            # Indexing with the size read each time, as list iteration does (an element's
+            # conversion may run code that changes the list).
+            while i < PyList_GET_SIZE(v):
+                x = <object>PyList_GET_ITEM(v, i)  # held while it is written
+                _write_element(w, elem, k, x, depth)
                 i += 1
         else:
             for x in v:
-                _write_primitive(w, k, x)
+                _write_element(w, elem, k, x, depth)
                 i += 1
     except TLError as exc:
         exc._add_path(f"[{i}]")
         raise
     return 0
+
+
+cdef inline int _write_element(Writer w, CyType elem, int k, object x,
+                               Py_ssize_t depth) except -1:
+    if k == K_OBJECT:
+        return _write_boxed(w, elem, x, depth)
+    if k == K_VECTOR or k == K_BARE_VECTOR or k == K_BARE:
+        return _write(w, elem, x, depth)
+    return _write_primitive(w, k, x)
 
 
 cdef CyType _OBJECT_TYPE = _type_of(PL.TypePlan(PL.OBJECT, boxed=PL.ANY_OBJECT, text="Object"))
