@@ -27,11 +27,13 @@ def _checks(code):
         src, sep, comment = line.partition("  # ")
         expected = None
         if sep:
-            text = comment.strip().split(" (")[0].split(": ")[0]
-            try:
-                expected = ast.literal_eval(text)
-            except (ValueError, SyntaxError):
-                expected = None
+            # the whole comment, or its start before an explanation ("0x1 (why)", "True: why")
+            for text in (comment.strip(), comment.split(" (")[0].split(": ")[0]):
+                try:
+                    expected = ast.literal_eval(text)
+                    break
+                except (ValueError, SyntaxError):
+                    expected = None
         out.append((src if sep else line, expected))
     return out
 
