@@ -200,6 +200,16 @@ def test_every_definition_round_trips_identically(py, cy, sname):
     assert count == 2 * len(schema)
 
 
+def test_round_trips_on_each_backend(backend):
+    # conftest's fixture: the same checks whichever engine is given, cython and python.
+    codec = default_codec()
+    for sname, name, present in CASES[::7]:
+        schema, obj, expected = build_case(sname, name, present, seed=1)
+        data = schema.dumps(obj, backend=backend)
+        assert schema.loads(data, backend=backend) == expected, name
+        assert codec.loads(codec.dumps(obj, None, backend), None, None, backend) == expected
+
+
 def test_bundled_codec_and_input_types(py, cy):
     codec = default_codec()
     for sname, name, present in CASES[::23]:
