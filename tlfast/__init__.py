@@ -4,7 +4,7 @@ The same names whatever backend is active: the Cython engine when it was built, 
 pure-Python engine otherwise (see ``BACKEND`` and ``TLFAST_BACKEND``).
 """
 
-from . import _backend
+from . import _backend, _codec
 from .errors import TLDecodeError, TLEncodeError, TLError, UnknownConstructorError
 
 from .schema import Schema, TLSchemaError, TLSchemaWarning
@@ -26,23 +26,17 @@ def loads(data, type=None, *, result_of=None, max_depth=DEFAULT_MAX_DEPTH,
 
     ``type`` is a TL type expression (default: a boxed Object); ``result_of`` a request
     whose result ``data`` is (needed for bare results such as ``Vector<long>``)."""
-    from ._codec import default_codec
-
-    return default_codec().loads(data, type, result_of, None, max_depth, max_inflate)
+    return _codec.default_codec().loads(data, type, result_of, None, max_depth, max_inflate)
 
 
 def dumps(value, type=None):
     """Encode ``value`` (a TL object, or a value of TL ``type``) with the bundled schemas."""
-    from ._codec import default_codec
-
-    return default_codec().dumps(value, type, None)
+    return _codec.default_codec().dumps(value, type, None)
 
 
 def from_dict(d):
     """Inverse of ``obj.to_dict()`` for the bundled schemas."""
-    from ._codec import default_codec
-
-    return default_codec().from_dict(d)
+    return _codec.default_codec().from_dict(d)
 
 
 def gzip_packed(obj, level=6):

@@ -65,20 +65,21 @@ class Codec:
     # entry points -------------------------------------------------------------------
     def loads(self, data, type=None, result_of=None, backend=None,
               max_depth=PL.DEFAULT_MAX_DEPTH, max_inflate=PL.DEFAULT_MAX_INFLATE):
-        engine = _backend.engine(backend)
+        engine = _backend._active[0] if backend is None else _backend.engine(backend)
         r = engine.Reader(data, self, max_depth=max_depth, max_inflate=max_inflate)
         if result_of is not None:
             value = self._read_result(engine, r, result_of, max_depth, max_inflate)
         else:
-            value = r.read_object(self.type_plan(type))
+            value = r.read_object(self._type_plans.get(type) or self.type_plan(type))
         left = r.remaining()
         if left:
             raise TLDecodeError(f"{left} trailing bytes after the value", r.tell())
         return value
 
     def dumps(self, value, type=None, backend=None):
-        w = _backend.engine(backend).Writer(self)
-        w.write_object(value, self.type_plan(type))
+        engine = _backend._active[0] if backend is None else _backend.engine(backend)
+        w = engine.Writer(self)
+        w.write_object(value, self._type_plans.get(type) or self.type_plan(type))
         return w.getvalue()
 
     def _read_result(self, engine, r, request, max_depth, max_inflate):
