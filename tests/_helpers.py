@@ -1,15 +1,11 @@
 """Helpers shared by test_schema/test_objects/test_codec/test_telethon/test_hostile.
 
-pytest runs with --import-mode=importlib, so ``tests/`` is not on sys.path: each test file
-loads this module (and ``strategies.py``) by file path with a six-line ``_test_module``
-function, under the module name ``_tlfast_tests_<name>`` that ``load_test_module`` below
-uses too, so every file shares one instance.
+Test files ``import _helpers`` (and ``strategies``): conftest.py puts tests/ on sys.path,
+which pytest's importlib import mode leaves out.
 """
 
-import importlib.util
 import os
 import pathlib
-import sys
 
 import pytest
 
@@ -20,16 +16,6 @@ HERE = pathlib.Path(__file__).resolve().parent
 DATA = HERE / "data"
 
 
-def load_test_module(name):
-    """Import ``tests/<name>.py`` once, by path, whatever pytest's import mode."""
-    modname = f"_tlfast_tests_{name}"
-    mod = sys.modules.get(modname)
-    if mod is None:
-        spec = importlib.util.spec_from_file_location(modname, HERE / f"{name}.py")
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules[modname] = mod
-        spec.loader.exec_module(mod)
-    return mod
 
 
 def pure_requested():

@@ -6,6 +6,8 @@ must never pass silently as a green pure-only run.
 """
 
 import os
+import sys
+from pathlib import Path
 
 import pytest
 from hypothesis import settings
@@ -13,6 +15,10 @@ from hypothesis import settings
 from tlfast import _backend
 
 BACKENDS = ["cython", "python"]
+
+# pytest runs with --import-mode=importlib (so the installed tlfast, not a stray copy, is
+# tested), which leaves tests/ off sys.path; the shared helper modules live here.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 settings.register_profile("ci", derandomize=True, max_examples=200, deadline=None)
 settings.register_profile("dev", deadline=None)

@@ -18,7 +18,7 @@ Validity rules the generator respects (DESIGN.md §3):
 Not generated (not round-trippable by design): ``boolTrue``/``boolFalse`` as objects
 (they decode to Python bools) and ``gzip_packed`` (inflated transparently on decode).
 
-Import it from tests with ``tests/_helpers.py``'s ``load_test_module("strategies")``
+Import it from tests with ``import strategies`` (conftest.py puts tests/ on sys.path)
 (pytest runs with --import-mode=importlib, so ``tests/`` is not on sys.path).
 """
 

@@ -8,9 +8,7 @@ decoding the other's output, the same error class and message.
 """
 
 import gzip
-import importlib.util
 import os
-import pathlib
 import pickle
 import struct
 import sys
@@ -22,17 +20,10 @@ import tlfast
 from tlfast import TLDecodeError, TLEncodeError, TLError, UnknownConstructorError
 
 
-def _test_module(name):
-    modname = f"_tlfast_tests_{name}"
-    if modname not in sys.modules:
-        spec = importlib.util.spec_from_file_location(modname, pathlib.Path(__file__).with_name(f"{name}.py"))
-        sys.modules[modname] = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(sys.modules[modname])
-    return sys.modules[modname]
 
 
-H = _test_module("_helpers")
-S = _test_module("strategies")
+import _helpers as H  # noqa: E402  (tests/ is on sys.path: conftest.py)
+import strategies as S  # noqa: E402
 
 from tlfast import api, mtproto  # noqa: E402
 

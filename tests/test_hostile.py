@@ -6,8 +6,6 @@ quickly and without allocations the input cannot justify, with the same class, m
 offset and path on both backends.
 """
 
-import importlib.util
-import pathlib
 import struct
 import subprocess
 import sys
@@ -22,16 +20,9 @@ import tlfast
 from tlfast import TLDecodeError, TLEncodeError, TLError
 
 
-def _test_module(name):
-    modname = f"_tlfast_tests_{name}"
-    if modname not in sys.modules:
-        spec = importlib.util.spec_from_file_location(modname, pathlib.Path(__file__).with_name(f"{name}.py"))
-        sys.modules[modname] = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(sys.modules[modname])
-    return sys.modules[modname]
 
 
-H = _test_module("_helpers")
+import _helpers as H  # noqa: E402  (tests/ is on sys.path: conftest.py)
 
 from tlfast import api, mtproto  # noqa: E402
 

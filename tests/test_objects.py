@@ -2,11 +2,8 @@
 to_dict/from_dict, pickling, functions' RESULT. Pure Python, shared by both backends, so
 these tests take no backend (the codec suites cover encoding)."""
 
-import importlib.util
 import inspect
-import pathlib
 import pickle
-import sys
 
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -16,16 +13,9 @@ from tlfast import TLEncodeError
 from tlfast._model import TLFunction, TLObject
 
 
-def _test_module(name):
-    modname = f"_tlfast_tests_{name}"
-    if modname not in sys.modules:
-        spec = importlib.util.spec_from_file_location(modname, pathlib.Path(__file__).with_name(f"{name}.py"))
-        sys.modules[modname] = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(sys.modules[modname])
-    return sys.modules[modname]
 
 
-S = _test_module("strategies")
+import strategies as S  # noqa: E402
 
 from tlfast import api, mtproto  # noqa: E402
 

@@ -4,7 +4,6 @@ and small custom schemas for what layer 228 does not use.
 Codec round trips of custom schemas take the ``backend`` fixture; pure schema checks don't.
 """
 
-import importlib.util
 import inspect
 import pathlib
 import struct
@@ -19,16 +18,9 @@ from tlfast import TLEncodeError, TLError, TLSchemaError, TLSchemaWarning
 from tlfast._model import TLFunction, TLObject, TLType
 
 
-def _test_module(name):
-    modname = f"_tlfast_tests_{name}"
-    if modname not in sys.modules:
-        spec = importlib.util.spec_from_file_location(modname, pathlib.Path(__file__).with_name(f"{name}.py"))
-        sys.modules[modname] = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(sys.modules[modname])
-    return sys.modules[modname]
 
 
-H = _test_module("_helpers")
+import _helpers as H  # noqa: E402  (tests/ is on sys.path: conftest.py)
 
 API = tlfast.schemas.api
 MTPROTO = tlfast.schemas.mtproto

@@ -26,10 +26,7 @@ test below, and kept out of the sweep only through the named overrides in TELETH
 """
 
 import functools
-import importlib.util
 import inspect
-import pathlib
-import sys
 
 import pytest
 from hypothesis import strategies as st
@@ -42,17 +39,10 @@ from telethon.tl.alltlobjects import LAYER as TELETHON_LAYER  # noqa: E402
 from telethon.tl.alltlobjects import tlobjects  # noqa: E402
 
 
-def _test_module(name):
-    modname = f"_tlfast_tests_{name}"
-    if modname not in sys.modules:
-        spec = importlib.util.spec_from_file_location(modname, pathlib.Path(__file__).with_name(f"{name}.py"))
-        sys.modules[modname] = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(sys.modules[modname])
-    return sys.modules[modname]
 
 
-H = _test_module("_helpers")
-S = _test_module("strategies")
+import _helpers as H  # noqa: E402  (tests/ is on sys.path: conftest.py)
+import strategies as S  # noqa: E402
 
 from tlfast import api, mtproto  # noqa: E402
 
