@@ -53,6 +53,7 @@ def extensions():
             raise SystemExit("TLFAST_BACKEND=cython but Cython is not installed")
         warn("Cython is not installed; installing the pure-Python backend only")
         return []
+    from Cython import __version__ as cython_version
     from setuptools import Extension
 
     flags = ["-O3"] if os.name != "nt" else ["/O2"]
@@ -61,6 +62,7 @@ def extensions():
             "tlfast." + os.path.splitext(os.path.basename(path))[0],
             [path],
             extra_compile_args=flags,
+            define_macros=[("TLFAST_CYTHON_VERSION", f'"{cython_version}"')],
         )
         for path in PYX
     ]

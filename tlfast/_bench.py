@@ -408,9 +408,9 @@ def machine_info():
     except ImportError:
         pass
     try:
-        import Cython
+        from . import _codec_cy
 
-        info["cython"] = Cython.__version__
+        info["cython"] = _codec_cy.CYTHON_VERSION  # the Cython that built the extension
     except ImportError:
         info["cython"] = None
     info["commit"] = _git_commit()

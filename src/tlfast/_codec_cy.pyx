@@ -598,4 +598,16 @@ cdef double _as_double_slow(object value) except? -1.0:
     return PyFloat_AS_DOUBLE(value)
 
 
+cdef extern from *:
+    """
+    #ifndef TLFAST_CYTHON_VERSION
+    #define TLFAST_CYTHON_VERSION "unknown"
+    #endif
+    """
+    const char* TLFAST_CYTHON_VERSION
+
+# The Cython that compiled this module (set by setup.py), for benchmark reports.
+CYTHON_VERSION = TLFAST_CYTHON_VERSION.decode("ascii")
+
+
 include "_objects_cy.pxi"
