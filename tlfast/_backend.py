@@ -26,6 +26,14 @@ def load(name):
 
         return _codec_py
     if name == "cython":
+        import importlib.util
+
+        if importlib.util.find_spec(__package__ + "._codec_cy") is None:
+            # Say it plainly: a bare `from . import` would blame a "circular import".
+            raise ImportError(
+                "the Cython extension tlfast._codec_cy was not built (no C compiler or "
+                "Cython at install time, or TLFAST_BACKEND=python when building)"
+            )
         from . import _codec_cy
 
         return _codec_cy
@@ -42,10 +50,10 @@ def select():
     except ImportError as exc:
         if mode == "cython":
             raise ImportError(
-                "TLFAST_BACKEND=cython but the compiled extension tlfast._codec_cy is not "
-                f"available ({exc}); reinstall with a C compiler, or use TLFAST_BACKEND=python"
+                f"TLFAST_BACKEND=cython, but {exc}; reinstall with a C compiler, "
+                "or use TLFAST_BACKEND=python"
             ) from exc
-        return load("python"), "python", f"compiled extension not available: {exc}"
+        return load("python"), "python", str(exc)
     return engine, "cython", None
 
 
