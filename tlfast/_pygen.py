@@ -81,12 +81,21 @@ def make_decoder(plan, engine):
         else:
             body.extend(lines)
         i += 1
-    src = [
-        "def dec(r, depth):",
-        "    if depth > r.max_depth:",
-        "        raise P.too_deep(r._pos, r.max_depth)",
-        "    buf = r._buf; pos = r._pos; end = r._end",
-        "    o = new(cls)",
+    return _function(ns, "dec(r, depth)", [
+        "if depth > r.max_depth:",
+        "    raise P.too_deep(r._pos, r.max_depth)",
+        "buf = r._buf; pos = r._pos; end = r._end",
+        "o = new(cls)",
+    ], body, ["r._pos = pos", "return o"])
+
+
+def _function(ns, signature, head, body, tail):
+    """Compile ``def signature`` whose field code ``body`` runs under the error-path
+    handler both engines share: the failing field's name, and the root constructor's name
+    at the top level, are prepended to the error's path."""
+    src = [f"def {signature}:"]
+    src += ["    " + line for line in head]
+    src += [
         "    _f = -1",
         "    try:",
         *("        " + line for line in (body or ["pass"])),
@@ -96,11 +105,10 @@ def make_decoder(plan, engine):
         "        if depth == 1:",
         "            e._add_path(PLAN_NAME)",
         "        raise",
-        "    r._pos = pos",
-        "    return o",
     ]
+    src += ["    " + line for line in tail]
     exec("\n".join(src), ns)
-    return ns["dec"]
+    return ns[signature.partition("(")[0]]
 
 
 def _store(f, i, expr):
@@ -218,23 +226,11 @@ def make_encoder(plan, engine):
             body.extend("    " + line for line in lines)
         else:
             body.extend(lines)
-    src = [
-        "def enc(w, obj, depth):",
-        "    if depth > MAXD:",
-        "        raise P.too_deep_encode(MAXD)",
-        "    out = w._out",
-        "    _f = -1",
-        "    try:",
-        *("        " + line for line in (body or ["pass"])),
-        "    except TLError as e:",
-        "        if _f >= 0:",
-        "            e._add_path(NAMES[_f])",
-        "        if depth == 1:",
-        "            e._add_path(PLAN_NAME)",
-        "        raise",
-    ]
-    exec("\n".join(src), ns)
-    return ns["enc"]
+    return _function(ns, "enc(w, obj, depth)", [
+        "if depth > MAXD:",
+        "    raise P.too_deep_encode(MAXD)",
+        "out = w._out",
+    ], body, [])
 
 
 def _encode_field(f, i, ns):
