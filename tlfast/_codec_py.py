@@ -305,28 +305,30 @@ def _read_ctor(r, plan, depth):
 
 def _decoder(plan):
     gen = plan._py
-    if gen is None:
-        gen = plan._py = [None, None]
-    dec = gen[0]
-    if dec is None:
-        if any(f.kind == PL.BODY_LEN for f in plan.fields):
-            dec = gen[0] = lambda r, depth: _interpret_ctor(r, plan, depth)
-        else:
-            dec = gen[0] = _pygen.make_decoder(plan, sys.modules[__name__])
-    return dec
+    return gen[0] if gen is not None and gen[0] is not None else _generate(plan, 0)
 
 
 def _encoder(plan):
     gen = plan._py
+    return gen[1] if gen is not None and gen[1] is not None else _generate(plan, 1)
+
+
+def _generate(plan, which):
+    """Make and cache ``plan``'s decoder (0) or encoder (1). MTProto's message, whose body
+    length is checked, runs the plan interpreter; everything else generated code."""
+    gen = plan._py
     if gen is None:
         gen = plan._py = [None, None]
-    enc = gen[1]
-    if enc is None:
-        if any(f.kind == PL.BODY_LEN for f in plan.fields):
-            enc = gen[1] = lambda w, obj, depth: _interpret_write_ctor(w, plan, obj, depth)
+    if any(f.kind == PL.BODY_LEN for f in plan.fields):
+        if which == 0:
+            fn = lambda r, depth: _interpret_ctor(r, plan, depth)  # noqa: E731
         else:
-            enc = gen[1] = _pygen.make_encoder(plan, sys.modules[__name__])
-    return enc
+            fn = lambda w, obj, depth: _interpret_write_ctor(w, plan, obj, depth)  # noqa: E731
+    else:
+        make = _pygen.make_decoder if which == 0 else _pygen.make_encoder
+        fn = make(plan, sys.modules[__name__])
+    gen[which] = fn
+    return fn
 
 
 def _interpret_ctor(r, plan, depth):
