@@ -6,7 +6,6 @@ pure-Python engine otherwise (see ``BACKEND`` and ``TLFAST_BACKEND``).
 
 from . import _backend, _codec
 from .errors import TLDecodeError, TLEncodeError, TLError, UnknownConstructorError
-
 from .schema import Schema, TLSchemaError, TLSchemaWarning
 from ._plans import DEFAULT_MAX_DEPTH, DEFAULT_MAX_INFLATE
 from . import schemas
@@ -43,10 +42,8 @@ def gzip_packed(obj, level=6):
     """Wrap ``obj`` in MTProto ``gzip_packed`` (it encodes wherever ``obj`` could)."""
     import gzip
 
-    from ._codec import codec_of
-
     plan = getattr(type(obj), "_plan", None)
-    body = codec_of(plan.schema if plan is not None else None).dumps(obj)
+    body = _codec.codec_of(plan.schema if plan is not None else None).dumps(obj)
     return schemas.mtproto.api.gzip_packed(packed_data=gzip.compress(body, level, mtime=0))
 
 
