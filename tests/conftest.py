@@ -59,3 +59,14 @@ def engines():
 def cython_engine():
     """The compiled engine; for tests that need it whatever backend is active."""
     return load_engine("cython")
+
+
+@pytest.fixture(scope="module")
+def other(backend):
+    """The other engine, or None in a pure-only run where the extension is missing."""
+    import _helpers
+
+    try:
+        return _helpers.other_engine(backend)
+    except pytest.skip.Exception:
+        return None

@@ -58,13 +58,6 @@ def gz(obj_bytes):
     return mtproto.gzip_packed(packed_data=gzip.compress(obj_bytes, 6, mtime=0))
 
 
-@pytest.fixture(scope="module")
-def other(backend):
-    """The other engine, or None in a pure-only run where the extension is missing."""
-    try:
-        return H.other_engine(backend)
-    except pytest.skip.Exception:
-        return None
 
 
 def round_trip(backend, other, value, type=None, schema=None):

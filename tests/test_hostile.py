@@ -38,12 +38,6 @@ def i32(*v):
     return struct.pack(f"<{len(v)}i", *v)
 
 
-@pytest.fixture(scope="module")
-def other(backend):
-    try:
-        return H.other_engine(backend)
-    except pytest.skip.Exception:
-        return None
 
 
 def outcome(engine, data, type=None, **kw):

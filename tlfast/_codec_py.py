@@ -173,16 +173,15 @@ class Writer:
         _write_bytes(self._out, value)
 
     def write_string(self, value):
-        if type(value) is not str:
-            if isinstance(value, (bytes, bytearray, memoryview)):
-                _write_bytes(self._out, value)
-                return
-            if not isinstance(value, str):
-                raise P.wrong_type("string", "str", value)
-        try:
-            data = value.encode("utf-8")
-        except UnicodeEncodeError as exc:
-            raise P.not_utf8(exc) from None
+        if type(value) is str:
+            try:
+                data = value.encode("utf-8")
+            except UnicodeEncodeError:
+                data = P.utf8_of(value)  # raises the shared error
+        elif isinstance(value, (bytes, bytearray, memoryview)):
+            data = value
+        else:
+            data = P.utf8_of(value)
         _write_bytes(self._out, data)
 
 

@@ -69,6 +69,17 @@ def not_utf8(exc):
     return TLEncodeError(f"string is not encodable as UTF-8 (position {exc.start})")
 
 
+def utf8_of(value):
+    """The UTF-8 bytes of a ``string`` value that is not exactly ``str`` (a subclass) or is
+    wrong: both engines' slow path, so they accept and reject the same values."""
+    if not isinstance(value, str):
+        raise wrong_type("string", "str", value)
+    try:
+        return value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise not_utf8(exc) from None
+
+
 def bad_buffer(obj):
     return TypeError(f"expected bytes, bytearray or memoryview, got {type(obj).__name__}")
 

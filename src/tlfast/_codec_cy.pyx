@@ -558,14 +558,8 @@ cdef int _wbuffer(Writer w, object value) except -1:
 
 
 cdef int _wstring_slow(Writer w, object value) except -1:
-    """str subclasses and the error cases, written as the pure engine does them."""
-    if not isinstance(value, str):
-        raise P.wrong_type("string", "str", value)
-    try:
-        data = value.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise P.not_utf8(exc) from None
-    _wbuffer(w, data)
+    """str subclasses and the error cases: the shared check the pure engine uses too."""
+    _wbuffer(w, P.utf8_of(value))
     return 0
 
 
