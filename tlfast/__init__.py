@@ -2,7 +2,29 @@
 
 The same names whatever backend is active: the Cython engine when it was built, the
 pure-Python engine otherwise (see ``BACKEND`` and ``TLFAST_BACKEND``).
+
+May use: errors, _plans, _backend, _codec, schema, schemas.
 """
+
+# The package in layers, read from the bottom up. A module imports only modules of lower
+# layers (anywhere in it, at module level or in a function); the last line of its
+# docstring, "May use: ...", lists which. tests/test_layers.py checks both against this
+# table and fails on any import cycle.
+#
+#  0  errors, _late           the error hierarchy; the one late binding (bundled codec)
+#  1  _tlparse, _primitives   TL text -> definitions; wire constants, inflate, shared errors
+#  2  _model                  TLObject/TLFunction/TLType: the classes objects are made from
+#  3  _plans                  each constructor as the flat field list the engines execute
+#  4  _pygen                  code generation for the pure engine
+#  5  _codec_py, _codec_cy    the two engines: Reader/Writer, primitives and objects
+#  6  _backend                TLFAST_BACKEND: which engine is active
+#  7  _codec                  Codec: plans by id over schemas; loads/dumps/from_dict/result_of
+#  8  schema                  Schema, its classes and namespaces; the bundled schemas
+#  9  schemas                 tlfast.schemas.api / .mtproto, loaded on first use
+# 10  tlfast                  this file: the public names
+# 11  _payloads               benchmark payloads
+# 12  _bench                  python -m tlfast bench
+# 13  __main__                the command line
 
 from . import _backend, _codec
 from .errors import TLDecodeError, TLEncodeError, TLError, UnknownConstructorError

@@ -3,6 +3,8 @@
 Bad input (bad hex, an unknown name, an unreadable file, bytes that are not valid TL) is
 reported as one line on stderr with a non-zero exit status, never as a traceback; set
 TLFAST_DEBUG=1 to see the traceback of an unexpected failure.
+
+May use: tlfast, _tlparse, schema, schemas, _payloads, _bench.
 """
 
 import argparse

@@ -3,6 +3,8 @@
 Mirrors the build-time switch in setup.py. ``load(name)`` returns the engine module for one
 backend, so tests and benchmarks can drive both side by side; ``select()`` picks the active
 one at import.
+
+May use: _codec_py, _codec_cy.
 """
 
 import os

@@ -7,6 +7,8 @@ one is reported as "not installed", never an error.
 
 Every case is checked once before it is timed (decoded value equal to the original,
 encoded bytes equal to the reference), so a fast wrong answer never reaches the table.
+
+May use: tlfast, _model, _plans, _codec_cy, _backend, schemas, _payloads.
 """
 
 import gc

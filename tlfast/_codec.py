@@ -2,14 +2,17 @@
 
 A ``Codec`` is what an engine's Reader/Writer consult while walking plans: constructor
 plans by id (from one or more schemas; the bundled codec sees API and MTProto ids), type
-expressions resolved to TypePlans, and the classes to build.
-"""
+expressions resolved to TypePlans, and the classes to build. It drives the active engine
+(``_backend``); the schemas it is given are duck-typed, so it needs no ``tlfast.schema``.
 
-import zlib
+May use: errors, _tlparse, _primitives, _plans, _late, _backend.
+"""
 
 from . import _backend
 from . import _plans as PL
 from . import _primitives as P
+from ._late import codec_of, default_codec  # noqa: F401 - codec_of: re-exported
+from ._primitives import inflate
 from ._tlparse import TLSchemaError
 from .errors import TLDecodeError, TLEncodeError, TLError
 
@@ -23,6 +26,9 @@ class Codec:
         self.primary = self.schemas[0]
         self.by_id = {}  # id -> CtorPlan, filled as ids are met
         self._type_plans = {}
+
+    def _codec(self):
+        return self  # what a Reader/Writer asks of the schema it was given (tlfast._late)
 
     def plan_by_id(self, cid):
         plan = self.by_id.get(cid)
@@ -90,7 +96,7 @@ class Codec:
         cid = r.read_uint() if r.remaining() >= 4 else None
         r.seek(start)
         if cid == RPC_RESULT:
-            plan = self.plan_by_id(RPC_RESULT) or _mtproto_plan("rpc_result")
+            plan = self.plan_by_id(RPC_RESULT) or default_codec().plan_by_id(RPC_RESULT)
             r.read_uint()
             req_msg_id = r.read_long()
             try:
@@ -119,26 +125,6 @@ class Codec:
             return _from_plain(self, plan, d)
         except TLError as exc:
             raise exc._add_path(plan.name) if exc.path else exc
-
-
-def _mtproto_plan(name):
-    from .schema import bundled
-
-    return bundled("mtproto")._plan(name)
-
-
-def inflate(data, offset, limit):
-    """Inflate gzip_packed data (gzip, or zlib) to at most ``limit`` bytes."""
-    d = zlib.decompressobj(47)  # 32 + 15: gzip or zlib header, detected
-    try:
-        out = d.decompress(data, limit + 1)
-    except zlib.error as exc:
-        raise TLDecodeError(f"gzip_packed: invalid compressed data ({exc})", offset) from None
-    if len(out) > limit:
-        raise TLDecodeError(f"gzip_packed inflates beyond the limit of {limit} bytes", offset)
-    if not d.eof:
-        raise TLDecodeError("gzip_packed: compressed data is truncated", offset)
-    return out
 
 
 def _from_plain(codec, plan, d):
@@ -198,28 +184,3 @@ def _value_from_plain(codec, tp, v):
     if k == PL.OBJECT and isinstance(v, list):
         return [_value_from_plain(codec, tp, x) for x in v]
     return v
-
-
-_default = None
-
-
-def default_codec():
-    """The bundled codec: Telegram API layer 228 first, then MTProto."""
-    global _default
-    if _default is None:
-        from .schema import bundled
-
-        _default = Codec([bundled("api"), bundled("mtproto")])
-    return _default
-
-
-def codec_of(schema):
-    """Codec for what a Reader/Writer was given: None (bundled), a Schema or a Codec."""
-    if schema is None:
-        return default_codec()
-    if isinstance(schema, Codec):
-        return schema
-    codec = getattr(schema, "_codec", None)
-    if codec is None:
-        raise TypeError(f"schema must be a tlfast.Schema, got {type(schema).__name__}")
-    return codec()

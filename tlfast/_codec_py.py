@@ -2,14 +2,21 @@
 
 The Cython twin is ``src/tlfast/_codec_cy.pyx``; both export the same ``__all__`` with the
 same signatures and raise the same errors (built by ``tlfast._primitives``).
+
+May use: errors, _primitives, _plans, _pygen, _late.
 """
 
 import struct
+import sys
 from operator import index as _index
 
+from . import _plans as PL
 from . import _primitives as P
-from .errors import TLDecodeError
+from . import _pygen
+from ._late import codec_of
 from ._plans import DEFAULT_MAX_DEPTH, DEFAULT_MAX_INFLATE, check_limits
+from ._primitives import inflate
+from .errors import TLDecodeError, TLError
 
 __all__ = ["Reader", "Writer"]
 
@@ -202,13 +209,6 @@ def _write_bytes(out, data):
 
 
 # --- the object engine: interprets plans (tlfast._plans) ---------------------------------
-import sys  # noqa: E402
-
-from . import _plans as PL  # noqa: E402
-from . import _pygen  # noqa: E402
-from ._codec import codec_of, inflate  # noqa: E402
-from .errors import TLError  # noqa: E402
-
 _new = object.__new__
 _setattr = object.__setattr__
 

@@ -1,7 +1,11 @@
 """Object model: one class per constructor and function, made at run time from a schema.
 
 Written once, in pure Python; both engines build and read instances of these classes (the
-Cython engine fills their slots directly, without calling ``__init__``).
+Cython engine fills their slots directly, without calling ``__init__``). An instance
+reaches its schema, for ``bytes(obj)`` and pickling, through its class's plan
+(``cls._plan.schema``), never through an import.
+
+May use: nothing.
 """
 
 import keyword
@@ -64,7 +68,7 @@ class TLObject(metaclass=TLMeta):
 
     def __reduce__(self):
         schema = self._plan.schema
-        return (_restore, (schema._pickle_key(), self.TL_NAME, tuple(getattr(self, a) for a, _ in self._fields)))
+        return (schema._unpickle, (schema._pickle_key(), self.TL_NAME, tuple(getattr(self, a) for a, _ in self._fields)))
 
 
 class TLFunction(TLObject):
@@ -89,16 +93,6 @@ def _to_plain(value):
     if isinstance(value, list):
         return [_to_plain(v) for v in value]
     return value
-
-
-def _restore(schema_key, tl_name, values):
-    from .schema import _schema_from_pickle_key
-
-    cls = _schema_from_pickle_key(schema_key)._class(tl_name)
-    obj = cls.__new__(cls)
-    for (a, _), v in zip(cls._fields, values):
-        setattr(obj, a, v)
-    return obj
 
 
 def make_type_class(type_name, module):

@@ -6,6 +6,8 @@ Telethon 1.45 (layer 229) and kurigram 2.2.26, so the peers decode the very same
 
 ``PAYLOADS`` maps a payload name to a builder returning ``(value, type)``; ``type`` is the
 TL type expression to pass to ``dumps``/``loads`` (None: a boxed object).
+
+May use: tlfast.
 """
 
 import random

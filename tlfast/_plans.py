@@ -4,9 +4,12 @@ Written once, in pure Python. A ``CtorPlan`` lists its fields in wire order; eac
 a kind (below), the flags word and bit it depends on, the slot it fills and, for objects
 and vectors, a ``TypePlan`` describing what is read there. The Cython engine turns a plan
 into C structs the first time it meets it; the pure engine interprets it.
+
+May use: errors, _primitives, _model.
 """
 
 from . import _primitives as P
+from ._model import attr_name
 from .errors import TLEncodeError
 
 # Field / type kinds. Keep in sync with the enum in src/tlfast/_codec_cy.pyx.
@@ -167,8 +170,6 @@ def compile_ctor(plan, definition, resolve):
             tplan = resolve(p.type, generics)
             kind = tplan.kind
         stored = kind not in (FLAGS, BODY_LEN)
-        from ._model import attr_name
-
         fields.append(FieldPlan(p.name, attr_name(p.name), kind, tplan, cond,
                                 p.bit, slot if stored else -1))
         index_of[p.name] = len(fields) - 1

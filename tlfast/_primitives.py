@@ -1,11 +1,15 @@
-"""Wire constants and the error constructors both engines share.
+"""Wire constants, gzip_packed inflation and the error constructors both engines share.
 
 Everything here is pure Python and used by the pure engine directly and by the Cython
 engine only on the (cold) error path, so both backends raise the same class with the same
 message for the same input.
+
+May use: errors.
 """
 
-from .errors import TLDecodeError, TLEncodeError
+import zlib
+
+from .errors import TLDecodeError, TLEncodeError, UnknownConstructorError
 
 BOOL_TRUE = 0x997275B5
 BOOL_FALSE = 0xBC799737
@@ -108,8 +112,6 @@ def too_deep(offset, limit):
 
 
 def unknown_constructor(cid, offset, expected):
-    from .errors import UnknownConstructorError
-
     return UnknownConstructorError(cid, offset, expected)
 
 
@@ -159,3 +161,17 @@ def too_many(expected, count):
 
 def missing_attr(name):
     return TLEncodeError(f"field {name} is not set")
+
+
+def inflate(data, offset, limit):
+    """Inflate gzip_packed data (gzip, or zlib) to at most ``limit`` bytes."""
+    d = zlib.decompressobj(47)  # 32 + 15: gzip or zlib header, detected
+    try:
+        out = d.decompress(data, limit + 1)
+    except zlib.error as exc:
+        raise TLDecodeError(f"gzip_packed: invalid compressed data ({exc})", offset) from None
+    if len(out) > limit:
+        raise TLDecodeError(f"gzip_packed inflates beyond the limit of {limit} bytes", offset)
+    if not d.eof:
+        raise TLDecodeError("gzip_packed: compressed data is truncated", offset)
+    return out

@@ -6,6 +6,8 @@ The generated functions do exactly what the interpreter in ``_codec_py`` (``_rea
 the same; they only avoid the interpreter's per-field dispatch: locals instead of dict
 lookups, the flags tests inlined, consecutive fixed-size fields read with one ``struct``
 call, ints range-checked inline.
+
+May use: errors, _primitives, _plans.
 """
 
 import struct

@@ -7,6 +7,8 @@ hex digits or none (then computed), ``#``-typed params of any name, ``name:flags
 built-in pseudo declarations (``int ? = Int;``, ``vector {t:Type} # [ t ] = Vector t;``)
 and ``// LAYER N``. Types are not resolved here: an undefined type is reported when
 something needs it, so partial schemas load.
+
+May use: errors.
 """
 
 import bisect

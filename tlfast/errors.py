@@ -2,6 +2,8 @@
 
 Messages are composed here, from parts the engines pass in, so that the Cython and the
 pure-Python engine produce the same text for the same failure.
+
+May use: nothing.
 """
 
 __all__ = ["TLError", "TLDecodeError", "TLEncodeError", "UnknownConstructorError"]

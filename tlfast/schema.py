@@ -3,6 +3,8 @@
 Pure Python, shared by both backends. Everything per constructor (class, plan) is built
 lazily on first use, so loading the 2,456 definitions of a layer costs only the parse (or
 the cache read, for the bundled schemas).
+
+May use: errors, _tlparse, _primitives, _model, _plans, _late, _codec.
 """
 
 import marshal
@@ -13,9 +15,11 @@ import warnings
 import weakref
 from collections import namedtuple
 
+from . import _late
 from . import _plans as PL
+from ._codec import Codec
 from ._model import TLFunction, make_class, make_type_class
-from ._primitives import GZIP_PACKED
+from ._primitives import GZIP_PACKED, inflate
 from ._tlparse import (
     KNOWN_ID_EXCEPTIONS,
     Definition,
@@ -312,10 +316,8 @@ class Schema:
                     inner = getattr(request, f.attr)
                     owner = getattr(type(inner), "_plan", None)
                     if owner is not None and owner.id == GZIP_PACKED:
-                        from ._codec import default_codec, inflate
-
                         data = inflate(inner.packed_data, 0, PL.DEFAULT_MAX_INFLATE)
-                        codec = default_codec() if self._key and self._key[0] == "bundled" else self._codec()
+                        codec = _late.default_codec() if self._key and self._key[0] == "bundled" else self._codec()
                         inner = codec.loads(data)
                         owner = getattr(type(inner), "_plan", None)
                     if owner is None:
@@ -327,8 +329,6 @@ class Schema:
     # codec entry points -------------------------------------------------------------
     def _codec(self):
         if self._codec_obj is None:
-            from ._codec import Codec
-
             self._codec_obj = Codec([self])
         return self._codec_obj
 
@@ -435,6 +435,13 @@ def _parse_cached(text):
     return records, layer, builtins
 
 
+def _bundled_codec():
+    return Codec([bundled("api"), bundled("mtproto")])
+
+
+_late.make_default_codec = _bundled_codec  # the one late binding (see tlfast/_late.py)
+
+
 def bundled(name):
     """The bundled Schema ``"api"`` (Telegram API layer 228) or ``"mtproto"``."""
     schema = _loaded.get(name)
@@ -449,6 +456,18 @@ def bundled(name):
 
 
 _from_key_cache = weakref.WeakValueDictionary()
+
+
+def _restore(schema_key, tl_name, values):
+    """Unpickle an object (``TLObject.__reduce__`` names this function through its schema)."""
+    cls = _schema_from_pickle_key(schema_key)._class(tl_name)
+    obj = cls.__new__(cls)
+    for (a, _), v in zip(cls._fields, values):
+        setattr(obj, a, v)
+    return obj
+
+
+Schema._unpickle = staticmethod(_restore)
 
 
 def _schema_from_pickle_key(key):

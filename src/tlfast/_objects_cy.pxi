@@ -17,7 +17,8 @@ from libc.math cimport floor
 
 from tlfast import _plans as PL
 from tlfast.errors import TLError, TLDecodeError
-from tlfast._codec import codec_of, inflate
+from tlfast._late import codec_of
+from tlfast._primitives import inflate
 
 cdef extern from *:
     """

@@ -1,4 +1,7 @@
-"""The bundled schemas: ``api`` (Telegram API layer 228) and ``mtproto``, loaded lazily."""
+"""The bundled schemas: ``api`` (Telegram API layer 228) and ``mtproto``, loaded lazily.
+
+May use: schema.
+"""
 
 
 def __getattr__(name):
