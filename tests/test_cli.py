@@ -279,6 +279,51 @@ def test_schema_diff_of_identical_files(tlfast_cli):
     assert "functions: 0 added, 0 removed, 0 changed" in out
 
 
+def test_schema_shows_builtin_declarations(tlfast_cli):
+    out = ok(tlfast_cli("schema", "int"))
+    assert out.splitlines()[0] == "int#a8509bda ? = Int;"
+    assert "built-in in the bundled api schema (layer 228)" in out
+    assert "0xa8509bda (declared = computed: ids agree)" in out
+    out = ok(tlfast_cli("schema", "--schema", LAYER190, "0x1cb5c415"))
+    assert out.splitlines()[0] == "vector#1cb5c415 {t:Type} # [ t ] = Vector t;"
+    assert "0x1cb5c415 (declared = computed: ids agree)" in out
+    assert ok(tlfast_cli("schema", "--schema", LAYER190, "vector")) == out
+
+
+def test_schema_and_decode_with_a_partial_schema(tlfast_cli, tmp_path):
+    from _helpers import seed_tl_lines
+
+    path = tmp_path / "seed.tl"
+    path.write_text(seed_tl_lines(), encoding="utf-8")
+    out = ok(tlfast_cli("schema", "--schema", path, "auth.authorization"))
+    assert "user" in out and "User" in out
+    doc = json.loads(ok(tlfast_cli("decode", "--schema", path, "9a7e7444 00000000")))
+    assert doc == {"_": "auth.authorizationSignUpRequired", "terms_of_service": None}
+
+
+@pytest.mark.parametrize("args", [["decode", SEED_HEX], ["schema", "int"], ["--version"]],
+                         ids=["decode", "schema", "version"])
+@pytest.mark.parametrize("how", ["-m", "script"])
+def test_invalid_backend_is_one_line(tmp_path, args, how):
+    env = dict(os.environ, TLFAST_BACKEND="bogus")
+    env.pop("TLFAST_DEBUG", None)
+    pkg_parent = os.path.dirname(os.path.dirname(os.path.abspath(tlfast.__file__)))
+    env["PYTHONPATH"] = pkg_parent + os.pathsep + env.get("PYTHONPATH", "")
+    if how == "-m":
+        command = [sys.executable, "-m", "tlfast"]
+    else:
+        script = os.path.join(os.path.dirname(sys.executable), "tlfast")
+        if not os.path.exists(script):
+            pytest.skip("no tlfast script beside this Python (not installed)")
+        command = [script]
+    proc = subprocess.run(command + args, capture_output=True, env=env, cwd=tmp_path,
+                          timeout=120)
+    proc.stderr = proc.stderr.decode("utf-8", "replace")
+    assert "Traceback" not in proc.stderr, proc.stderr
+    assert proc.returncode == 1
+    one_line_error(proc, "TLFAST_BACKEND='bogus' is not one of auto, cython, python")
+
+
 # bench --------------------------------------------------------------------------------
 def test_bench_quick_json(tlfast_cli, cli_backend, tmp_path):
     path = tmp_path / "bench.json"

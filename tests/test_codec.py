@@ -618,3 +618,53 @@ def test_result_of_through_gzip_packed_query(backend):
     assert H.loads(backend, H.dumps(backend, req)) == api.invokeWithLayer(layer=228, query=inner)
     body = u32(VECTOR) + i32(1) + i64(5)
     assert H.loads(backend, body, result_of=req) == [5]
+
+
+# --- issue 11: what loads returns dumps back; dicts without an unused '#' word ---------------
+def test_bang_x_holds_functions_only_on_decode_as_on_encode(backend, other):
+    head = u32(api.invokeWithLayer.CONSTRUCTOR_ID) + i32(228)
+    for query in (u32(BOOL_FALSE), u32(BOOL_TRUE), u32(VECTOR) + i32(0)):
+        with pytest.raises(TLDecodeError, match="function|for !X") as info:
+            H.loads(backend, head + query)
+        assert info.value.offset == 8 and info.value.path == "invokeWithLayer.query"
+        if other is not None:
+            with pytest.raises(TLDecodeError) as info2:
+                H.loads(other, head + query)
+            assert H.error_signature(info2.value) == H.error_signature(info.value)
+    for value in (False, True, [], [api.help.getConfig()]):
+        with pytest.raises(TLEncodeError, match="query"):
+            H.dumps(backend, api.invokeWithLayer(layer=228, query=value))
+    # a function, plain or gzip-packed, still passes both ways
+    req = api.invokeWithLayer(layer=228, query=api.help.getConfig())
+    assert H.loads(backend, H.dumps(backend, req)) == req
+
+
+@pytest.mark.parametrize("body", [
+    u32(BOOL_FALSE),
+    u32(VECTOR) + i32(3) + u32(BOOL_TRUE, VECTOR) + i32(0) + u32(BOOL_FALSE),
+    u32(VECTOR) + i32(1) + u32(VECTOR) + i32(1) + u32(0x3FEDD339),  # [[true()]]
+], ids=["bool", "vector-of-bools-and-vectors", "nested"])
+def test_object_positions_are_lossless(backend, body):
+    # rpc_result.result and message.body are Object: Bool and Vector values come back as
+    # Python bools and lists, and encode to the same bytes
+    for data in (body, u32(RPC_RESULT) + i64(7) + body,
+                 u32(0x73F1F8DC) + i32(1) + i64(1) + i32(1) + i32(len(body)) + body):
+        value = H.loads(backend, data)
+        assert H.dumps(backend, value) == data
+
+
+def test_from_dict_defaults_an_unused_flags_word(backend):
+    invite = api.exportedChatlistInvite(title="t", url="u", peers=[])
+    assert invite.flags == 0
+    d = invite.to_dict()
+    assert d["flags"] == 0
+    del d["flags"]  # dicts from other tools leave flags words out
+    assert tlfast.from_dict(d) == invite
+    assert H.dumps(backend, tlfast.from_dict(d)) == H.dumps(backend, invite)
+    stories = tlfast.from_dict({"_": "stories.allStoriesNotModified", "state": "s",
+                                "stealth_mode": {"_": "storiesStealthMode"}})
+    assert stories.flags == 0
+    assert H.loads(backend, H.dumps(backend, stories)) == stories
+    # a word that is there is kept
+    d["flags"] = 5
+    assert H.loads(backend, H.dumps(backend, tlfast.from_dict(d))).flags == 5

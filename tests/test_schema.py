@@ -291,9 +291,8 @@ def test_seed_lines_alone_are_a_partial_schema(backend):
         "auth.authorization", "auth.authorizationSignUpRequired", "auth.importAuthorization"]
     req = s.api.auth.importAuthorization(id=1, bytes=b"")
     assert s.loads(s.dumps(req, backend=backend), backend=backend) == req
-    # User and help.TermsOfService are not defined: reported when needed, not at parse time.
-    with pytest.raises(TLSchemaError, match="User"):
-        s.api.auth.authorization
+    # User and help.TermsOfService are named but not defined: see the issue-11 tests below
+    assert s.undefined_types == ["User", "help.TermsOfService"]
 
 
 def test_later_definitions_override_earlier_ones(backend):
@@ -374,8 +373,7 @@ def test_custom_parse(custom):
         "d:extra.3?true", "e:extra.3?Vector<long>", "tail:int"]
     assert multi.line == CUSTOM.splitlines().index("multi") + 1
     assert list(custom.api.multi.__slots__) == ["a", "b", "c", "d", "e", "tail"]
-    # built-in pseudo declarations are verified, not turned into classes
-    assert "vector" not in custom and "int" not in custom
+    # built-in pseudo declarations are definitions (custom.builtins), not classes
     assert tuple(custom.id_stats) == (3, 3)  # boolFalse, boolTrue, true
     wrap = custom["wrap"]
     assert wrap.generics == ("X",)
@@ -502,11 +500,11 @@ def test_strings_in_custom_schema(custom, backend):
     roundtrip(custom, backend, s)
 
 
-# --- syntax errors and undefined types ---------------------------------------------------
+# --- syntax errors ---------------------------------------------------------------------
 @pytest.mark.parametrize(
     "text, line, column, fragment",
     [
-        ("a#1 x:int = A;\nb#2 y:in t = B;", 2, 10, "bad parameter"),
+        ("a#1 x:int = A;\nb#2 y:in 9:t = B;", 2, 10, "bad parameter"),
         ("a#1 x:int = A;\n\n  b#2 y:flags.0?int = B;", 3, 7, "flags"),
         ("a#1 x:int = A;\n /* open", 2, 2, "unterminated"),
         ("a x:int = A;\nb {X:Type y:int = B;", 2, 3, "'{'"),
@@ -526,21 +524,6 @@ def test_syntax_errors_name_line_and_column(text, line, column, fragment):
     assert (err.line, err.column) == (line, column), str(err)
     assert f"line {line}, column {column}" in str(err)
     assert fragment in str(err)
-
-
-def test_undefined_types_are_reported_only_when_used(backend):
-    s = tlfast.Schema.from_text("needs u:Unknown = Needs;\nok x:int = Ok;\n"
-                                "lower v:vector<nothere> = Lower;")
-    ok = s.api.ok(x=1)
-    assert s.loads(s.dumps(ok, backend=backend), backend=backend) == ok
-    with pytest.raises(TLSchemaError, match="Unknown"):
-        s.api.needs
-    with pytest.raises(TLSchemaError, match="nothere"):
-        s.api.lower
-    with pytest.raises(TLSchemaError, match="Unknown"):
-        s.loads(b"\0" * 4, "Unknown", backend=backend)
-    with pytest.raises(TLError):
-        s.loads(u32(s["needs"].id) + u32(0), backend=backend)
 
 
 def test_bad_type_expressions(backend):
@@ -593,3 +576,125 @@ def test_parenthesized_type_application_in_params():
     s = tlfast.Schema.from_text("a x:(Vector int) = A;")
     assert s["a"].computed_id == tlfast.Schema.from_text("a x:Vector<int> = A;")["a"].computed_id
     assert str(s["a"].params[0].type) == "Vector<int>"
+
+
+# --- partial schemas, built-in declarations, anonymous params (issue 11) ------------------
+def seed_schema():
+    """The seed's three TL lines alone, without base=: User and help.TermsOfService are
+    named but not defined."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the seed's ids are right: no warning either
+        return tlfast.Schema.from_text(H.seed_tl_lines())
+
+
+def test_seed_lines_alone_encode_and_decode(backend):
+    s = seed_schema()
+    assert s.undefined_types == ["User", "help.TermsOfService"]
+    req = s.api.auth.importAuthorization(id=4965292, bytes=b"some bytes here")
+    data = s.dumps(req, backend=backend)
+    assert data == bytes.fromhex("1396efe3 acc34b00 0f736f6d 65206279 74657320 68657265")
+    assert s.loads(data, backend=backend) == req
+    signup = s.api.auth.authorizationSignUpRequired()  # terms_of_service absent
+    body = s.dumps(signup, backend=backend)
+    assert body == bytes.fromhex("9a7e7444 00000000")
+    assert s.loads(body, result_of=req, backend=backend) == signup
+    assert s.loads(body, backend=backend) == signup
+
+
+def test_undefined_boxed_type_fails_only_where_a_value_is(backend):
+    s = seed_schema()
+    # decode: a constructor the schema cannot know, named by the type the field expects
+    data = u32(0xCD050916, 0, 0x12345678)
+    with pytest.raises(tlfast.UnknownConstructorError) as info:
+        s.loads(data, backend=backend)
+    assert str(info.value) == (
+        "auth.authorization.user: unknown constructor 0x12345678 for User at offset 8")
+    data = u32(0x44747E9A, 1, 0x12345678)  # terms_of_service present
+    with pytest.raises(tlfast.TLDecodeError, match="for help.TermsOfService at offset 8"):
+        s.loads(data, backend=backend)
+    # encode: no value fits a type without constructors
+    signup = s.api.auth.authorizationSignUpRequired()
+    with pytest.raises(TLEncodeError, match="User"):
+        s.dumps(s.api.auth.authorization(user=signup), backend=backend)
+    with pytest.raises(TLEncodeError, match="help.TermsOfService"):
+        s.dumps(s.api.auth.authorizationSignUpRequired(terms_of_service=signup), backend=backend)
+    with pytest.raises(TLEncodeError, match="User"):
+        s.dumps(s.api.auth.authorization(user=None), backend=backend)
+
+
+def test_undefined_types_in_vectors_and_bare_positions(backend):
+    s = tlfast.Schema.from_text(
+        "needs u:Unknown = Needs;\nok x:int = Ok;\nlower v:vector<nothere> = Lower;\n"
+        "many f:# us:f.0?Vector<Unknown> b:f.1?%Missing = Many;")
+    assert s.undefined_types == ["Missing", "Unknown", "nothere"]
+    empty = s.api.lower(v=[])
+    assert s.loads(s.dumps(empty, backend=backend), backend=backend) == empty
+    many = s.api.many(us=[])
+    assert s.dumps(many, backend=backend) == u32(s["many"].id, 1, 0x1CB5C415, 0)
+    assert s.loads(s.dumps(many, backend=backend), backend=backend) == many
+    # bare values of an undefined constructor: no layout to read or write
+    with pytest.raises(tlfast.TLDecodeError, match="nothere") as info:
+        s.loads(u32(s["lower"].id) + i32(1, 7), backend=backend)
+    assert info.value.offset == 8 and info.value.path == "lower.v[0]"
+    with pytest.raises(tlfast.TLDecodeError, match="Missing"):
+        s.loads(u32(s["many"].id, 2, 7), backend=backend)
+    with pytest.raises(TLEncodeError, match="nothere"):
+        s.dumps(s.api.lower(v=[s.api.ok(x=1)]), backend=backend)
+    with pytest.raises(TLEncodeError, match="Unknown"):
+        s.dumps(s.api.many(us=[s.api.ok(x=1)]), backend=backend)
+    # a type expression given to loads/dumps must still name a defined type (a typo)
+    for expr in ("Unknown", "Vector<Unknown>", "nothere", "%Missing"):
+        with pytest.raises(TLSchemaError):
+            s.loads(b"\0" * 4, expr, backend=backend)
+
+
+def test_bundled_schemas_define_every_type_they_name():
+    assert API.undefined_types == []
+    # http_wait is a function of a type nothing constructs (the server never answers it)
+    assert MTPROTO.undefined_types == ["HttpWait"]
+    s = tlfast.Schema.from_text(H.seed_tl_lines(), base=API)
+    assert s.undefined_types == []
+
+
+def test_builtin_declarations_are_definitions(custom, backend):
+    v = custom["vector"]
+    assert v.is_builtin and not v.is_function
+    assert v.id == v.computed_id == 0x1CB5C415 and v.declared_id is None
+    assert custom[0x1CB5C415] is v and "vector" in custom and 0x1CB5C415 in custom
+    assert v.generics == ("t",) and str(v.type) == "Vector<t>"
+    assert custom["int"].id == 0xA8509BDA
+    assert [d.name for d in custom.builtins] == ["int", "long", "string", "vector"]
+    assert all(not d.is_builtin for d in custom)  # iterating gives objects only
+    # the bundled layer declares int, long, double, string and bytes with their ids
+    assert {d.name: d.id for d in API.builtins} == {
+        "int": 0xA8509BDA, "long": 0x22076CBA, "double": 0x2210C154,
+        "string": 0xB5286E24, "bytes": 0xE937BB82}
+    assert API["bytes"].declared_id == API["bytes"].computed_id
+    # and they encode as they always did
+    assert custom.dumps([1, 2], "Vector<int>", backend=backend) == u32(0x1CB5C415) + i32(2, 1, 2)
+    assert custom.dumps("ab", "string", backend=backend) == b"\x02ab\x00"
+    with pytest.raises(AttributeError):
+        custom.api.vector
+    with pytest.raises(TLEncodeError, match="vector"):
+        custom.from_dict({"_": "vector"})
+
+
+def test_anonymous_parameters(backend):
+    s = tlfast.Schema.from_text(
+        "user id:int = User;\nnat # = Nat;\nboth _:int x:int = Both;\n"
+        "---functions---\ngetUsers (Vector int) = Vector User;\n")
+    get = s["getUsers"]
+    assert get.id == get.computed_id == zlib.crc32(b"getUsers Vector int = Vector User")
+    assert [(p.name, str(p.type)) for p in get.params] == [("_1", "Vector<int>")]
+    assert s["nat"].id == zlib.crc32(b"nat # = Nat")
+    assert [p.name for p in s["both"].params] == ["_1", "x"]
+    req = s.api.getUsers([1, 2])
+    data = s.dumps(req, backend=backend)
+    assert data == u32(get.id, 0x1CB5C415) + i32(2, 1, 2)
+    assert s.loads(data, backend=backend) == req
+    assert s.loads(u32(0x1CB5C415) + i32(1) + u32(s["user"].id) + i32(5), result_of=req,
+                   backend=backend) == [s.api.user(id=5)]
+    nat = s.api.nat(7)
+    assert s.loads(s.dumps(nat, backend=backend), backend=backend) == nat
+    assert s.from_dict(nat.to_dict()) == nat
+    assert s.api.both(1, 2).to_dict() == {"_": "both", "_1": 1, "x": 2}
