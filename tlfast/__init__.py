@@ -32,7 +32,14 @@ from .schema import Schema, TLSchemaError, TLSchemaWarning
 from ._plans import DEFAULT_MAX_DEPTH, DEFAULT_MAX_INFLATE
 from . import schemas
 
-_engine, BACKEND, BACKEND_FALLBACK_REASON = _backend.active()
+try:
+    _engine, BACKEND, BACKEND_FALLBACK_REASON = _backend.active()
+except ValueError as exc:  # an invalid TLFAST_BACKEND
+    if _backend.started_as_cli():
+        # `python -m tlfast` and the `tlfast` script import this package before the
+        # command line's own error handling runs: keep its promise of one line, status 1.
+        raise SystemExit(f"tlfast: {exc}") from None
+    raise
 
 Reader = _engine.Reader
 Writer = _engine.Writer

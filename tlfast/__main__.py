@@ -484,7 +484,7 @@ def _show_definition(schema, d, schema_list=()):
 
     out = []
     out.append(d.source + ";")
-    kind = "function" if d.is_function else "constructor"
+    kind = "built-in" if d.is_builtin else "function" if d.is_function else "constructor"
     out.append(f"  {kind} in the {_schema_label(schema)}, line {d.line}")
     if d.declared_id is None:
         ids = f"0x{d.id:08x} (not declared; computed)"
@@ -506,7 +506,9 @@ def _show_definition(schema, d, schema_list=()):
         out.append(f"  type    {result}" + (f" (also: {', '.join(others)})" if others else ""))
     if d.generics:
         out.append(f"  generic {', '.join('{' + g + ':Type}' for g in d.generics)}")
-    if d.params:
+    if d.is_builtin:
+        out.append("  fields  (none: the wire format defines how this type is encoded)")
+    elif d.params:
         out.append("  fields")
         width = max(len(p.name) for p in d.params)
         twidth = max(len(str(p.type)) for p in d.params)

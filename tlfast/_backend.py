@@ -21,6 +21,19 @@ def requested():
     return value
 
 
+def started_as_cli():
+    """Whether this process is the command line: ``python -m tlfast`` (while it locates the
+    module, Python sets ``sys.argv[0]`` to ``"-m"``, documented) or the ``tlfast`` script."""
+    import sys
+
+    argv0 = sys.argv[0] if sys.argv else ""
+    if argv0 == "-m":
+        orig = getattr(sys, "orig_argv", [])
+        return any(orig[i] == "-m" and orig[i + 1].partition(".")[0] == "tlfast"
+                   for i in range(len(orig) - 1)) or "-mtlfast" in orig
+    return os.path.splitext(os.path.basename(argv0))[0] == "tlfast"
+
+
 def load(name):
     """The engine module of backend ``name`` ("cython" or "python"); ImportError if absent."""
     if name == "python":

@@ -139,8 +139,8 @@ def _from_plain(codec, plan, d):
         elif f.attr in d:
             known.add(f.attr)
             v = d[f.attr]
-        elif f.flag >= 0:
-            continue
+        elif f.attr in plan.defaults:
+            continue  # the class's default, as for a keyword argument left out
         else:
             raise TLEncodeError(f"{plan.name}: missing field {f.name!r}")
         try:

@@ -239,6 +239,8 @@ def _read(r, tp, depth):
         return _read_vector(r, tp.elem, depth + 1)
     if k == PL.BARE_VECTOR:
         return _read_vector(r, tp.elem, depth + 1)
+    if k == PL.UNDEFINED:
+        raise P.undefined_read(tp.text, r._pos)
     return _PRIMITIVE_READERS[k](r)
 
 
@@ -262,10 +264,11 @@ def _read_boxed(r, boxed, depth):
         return _read_gzip(r, boxed, depth, pos)
     codec = r._codec
     if boxed.ids is None:
-        if cid == P.BOOL_TRUE or cid == P.BOOL_FALSE:
-            return cid == P.BOOL_TRUE
-        if cid == P.VECTOR:
-            return _read_vector(r, _OBJECT_TYPE, depth + 1)
+        if boxed.natives:
+            if cid == P.BOOL_TRUE or cid == P.BOOL_FALSE:
+                return cid == P.BOOL_TRUE
+            if cid == P.VECTOR:
+                return _read_vector(r, _OBJECT_TYPE, depth + 1)
         plan = codec.by_id.get(cid) or codec.plan_by_id(cid)
         if plan is None:
             raise P.unknown_constructor(cid, pos, boxed.name)
@@ -449,6 +452,8 @@ def _write(w, tp, v, depth):
         _write_vector(w, tp, v, depth + 1)
     elif k == PL.BARE_VECTOR:
         _write_vector(w, tp, v, depth + 1)
+    elif k == PL.UNDEFINED:
+        raise P.undefined_write(tp.text)
     else:
         _PRIMITIVE_WRITERS[k](w, v)
 
@@ -469,7 +474,7 @@ _PRIMITIVE_WRITERS = {
 def _write_boxed(w, boxed, v, depth):
     plan = getattr(type(v), "_plan", None)
     if plan is None:
-        if boxed.ids is None and not boxed.functions_only:
+        if boxed.natives:
             if v is True or v is False:
                 w.write_bool(v)
                 return
@@ -480,7 +485,7 @@ def _write_boxed(w, boxed, v, depth):
         raise P.not_an_object(boxed.name, v)
     if plan.id != P.GZIP_PACKED:
         if boxed.ids is not None and plan.id not in boxed.ids:
-            raise P.wrong_object(boxed.name, plan)
+            raise P.wrong_object(boxed.name, plan, not boxed.ids)
         if boxed.functions_only and not plan.is_function:
             raise P.wrong_object(boxed.name, plan)
     entry = (_uint.pack(plan.id), _encoder(plan))

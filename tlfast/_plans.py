@@ -29,6 +29,7 @@ BARE = 13  # bare constructor (%T, lowercase constructor name)
 VECTOR = 14  # boxed Vector<T>
 BARE_VECTOR = 15  # bare vector<T>
 BODY_LEN = 16  # MTProto message.bytes: byte length of the next (body) field, derived
+UNDEFINED = 17  # bare constructor the schema names but does not define: no layout to use
 
 PRIMITIVE_KINDS = {
     "int": INT,
@@ -42,7 +43,8 @@ PRIMITIVE_KINDS = {
     "#": UINT,
 }
 MIN_SIZE = {INT: 4, UINT: 4, LONG: 8, INT128: 16, INT256: 32, DOUBLE: 8, BOOL: 4, TRUE: 0,
-            BYTES: 4, STRING: 4, FLAGS: 4, OBJECT: 4, VECTOR: 8, BARE_VECTOR: 4, BODY_LEN: 4}
+            BYTES: 4, STRING: 4, FLAGS: 4, OBJECT: 4, VECTOR: 8, BARE_VECTOR: 4, BODY_LEN: 4,
+            UNDEFINED: 0}
 
 DEFAULT_MAX_DEPTH = 64
 DEFAULT_MAX_INFLATE = 16 << 20
@@ -60,15 +62,20 @@ def check_limits(max_depth, max_inflate):
 
 
 class BoxedType:
-    """What a boxed position accepts: ``ids`` (frozenset) or None for any Object;
-    ``functions_only`` for ``!X``."""
+    """What a boxed position accepts: ``ids`` (frozenset; empty for a type the schema
+    names but does not define) or None for any Object; ``functions_only`` for ``!X``.
 
-    __slots__ = ("name", "ids", "functions_only", "_cy", "_py", "_py_enc")
+    ``natives``: Python bools and lists stand for Bool and Vector values here. Only an
+    ``Object`` position holds them; ``!X`` holds functions. Both engines follow it on
+    decode and on encode alike, so whatever decodes encodes back to the same bytes."""
+
+    __slots__ = ("name", "ids", "functions_only", "natives", "_cy", "_py", "_py_enc")
 
     def __init__(self, name, ids, functions_only=False):
         self.name = name
         self.ids = ids
         self.functions_only = functions_only
+        self.natives = ids is None and not functions_only
         self._cy = None
         self._py = None  # pure engine: {id: generated decoder} for ids met so far
         self._py_enc = None  # pure engine: {class: (id bytes, encoder)} for classes met
@@ -123,7 +130,7 @@ class CtorPlan:
 
     __slots__ = (
         "id", "name", "cls", "fields", "is_function", "schema", "definition",
-        "flag_fields", "shared_groups", "min_size", "_cy", "_py",
+        "flag_fields", "shared_groups", "min_size", "defaults", "_cy", "_py",
     )
 
     def __init__(self, definition, schema):
@@ -139,6 +146,10 @@ class CtorPlan:
         # fields of which at least one carries data: all data members must be present.
         self.shared_groups = ()
         self.min_size = 0
+        # {attr: value} for the fields that may be left out, in the class's keyword
+        # arguments and in from_dict alike: None (absent), False (a `true` flag), 0 (a '#'
+        # word no field depends on).
+        self.defaults = {}
         self._cy = None
         self._py = None
 
@@ -176,6 +187,11 @@ def compile_ctor(plan, definition, resolve):
         if stored:
             slot += 1
     plan.fields = tuple(fields)
+    plan.defaults = {
+        f.attr: (False if f.kind == TRUE else None) if f.flag >= 0 else 0
+        for f in fields
+        if f.slot >= 0 and (f.flag >= 0 or f.kind == UINT and f.type.text == "#")
+    }
     plan.flag_fields = tuple(i for i, f in enumerate(fields) if f.kind == FLAGS)
     groups = {}
     for i, f in enumerate(fields):

@@ -147,8 +147,17 @@ def not_an_object(expected, value):
     return TLEncodeError(f"{expected} expects a TL object, got {type(value).__name__}")
 
 
-def wrong_object(expected, plan):
-    return TLEncodeError(f"{expected} does not accept {plan.name}")
+def wrong_object(expected, plan, undefined=False):
+    why = " (the schema does not define it)" if undefined else ""
+    return TLEncodeError(f"{expected}{why} does not accept {plan.name}")
+
+
+def undefined_read(expected, offset):
+    return TLDecodeError(f"cannot read {expected}: the schema does not define it", offset)
+
+
+def undefined_write(expected):
+    return TLEncodeError(f"cannot write {expected}: the schema does not define it")
 
 
 def not_a_list(expected, value):

@@ -3,10 +3,11 @@
 Accepts the syntax real schemas use: ``//`` and ``/* */`` comments, declarations spanning
 lines, ``---functions---`` / ``---types---`` sections (repeatable), namespaces, ids of 1-8
 hex digits or none (then computed), ``#``-typed params of any name, ``name:flags.N?T``,
-``{X:Type}`` and ``!X``, ``Vector<T>`` / ``vector<T>`` / ``%T`` / bare lowercase types, the
-built-in pseudo declarations (``int ? = Int;``, ``vector {t:Type} # [ t ] = Vector t;``)
-and ``// LAYER N``. Types are not resolved here: an undefined type is reported when
-something needs it, so partial schemas load.
+``{X:Type}`` and ``!X``, anonymous params (``#``, ``(Vector int)``, ``_:int``),
+``Vector<T>`` / ``vector<T>`` / ``%T`` / bare lowercase types, the built-in pseudo
+declarations (``int ? = Int;``, ``vector {t:Type} # [ t ] = Vector t;``, kept as
+definitions marked ``is_builtin``) and ``// LAYER N``. Types are not resolved here, so
+partial schemas (snippets naming types they do not define) load.
 
 May use: errors.
 """
@@ -37,7 +38,8 @@ KNOWN_ID_EXCEPTIONS = frozenset(
     }
 )
 
-# Names the wire format defines itself; their declarations are not objects.
+# Names the wire format defines itself: their declarations are definitions (with ids, listed
+# by Schema.builtins) but not objects; the engines encode these types natively.
 BUILTIN_NAMES = frozenset(
     {"int", "long", "double", "string", "bytes", "int128", "int256", "vector", "Vector"}
 )
@@ -105,15 +107,17 @@ class Param:
 
 
 class Definition:
-    """A constructor or function of a schema."""
+    """A constructor or function of a schema, or a built-in pseudo declaration
+    (``is_builtin``: ``int ? = Int``, ``vector {t:Type} # [ t ] = Vector t``), which has an
+    id and a result type but no params and no class."""
 
     __slots__ = (
         "name", "id", "declared_id", "computed_id", "params", "generics", "type",
-        "is_function", "line", "source",
+        "is_function", "line", "source", "is_builtin",
     )
 
     def __init__(self, name, id, declared_id, computed_id, params, generics, type,
-                 is_function, line, source):
+                 is_function, line, source, is_builtin=False):
         self.name = name  # full TL name, "auth.importAuthorization"
         self.id = id  # the id used on the wire: declared if present, else computed
         self.declared_id = declared_id
@@ -124,6 +128,7 @@ class Definition:
         self.is_function = is_function
         self.line = line
         self.source = source  # the declaration as written (comments removed)
+        self.is_builtin = is_builtin
 
     @property
     def namespace(self):
@@ -138,7 +143,7 @@ class Definition:
         return self.declared_id is None or self.declared_id == self.computed_id
 
     def __repr__(self):
-        kind = "function" if self.is_function else "constructor"
+        kind = "built-in" if self.is_builtin else "function" if self.is_function else "constructor"
         return f"<TL {kind} {self.source}>"
 
     def to_tuple(self):
@@ -146,12 +151,14 @@ class Definition:
             self.name, self.id, self.declared_id, self.computed_id,
             tuple((p.name, p.type.to_tuple(), p.flag, p.bit) for p in self.params),
             self.generics, self.type.to_tuple(), self.is_function, self.line, self.source,
+            self.is_builtin,
         )
 
     @classmethod
     def from_tuple(cls, t):
         params = tuple(Param(n, TypeExpr.from_tuple(ty), f, b) for n, ty, f, b in t[4])
-        return cls(t[0], t[1], t[2], t[3], params, t[5], TypeExpr.from_tuple(t[6]), t[7], t[8], t[9])
+        return cls(t[0], t[1], t[2], t[3], params, t[5], TypeExpr.from_tuple(t[6]), t[7], t[8],
+                   t[9], t[10])
 
 
 _LAYER = re.compile(r"//\s*LAYER\s+(\d+)")
@@ -169,8 +176,8 @@ def _blank(match):
 
 def parse(text):
     """Parse schema text. Returns (definitions in order, layer or None, builtins), where
-    builtins lists (name, declared id, computed id) of the wire format's own declarations
-    (``int ? = Int;``, ``bytes = Bytes;``), which are verified but are not objects."""
+    builtins are the Definitions (``is_builtin``) of the wire format's own declarations
+    (``int ? = Int;``, ``bytes = Bytes;``): they have ids but are not objects."""
     layers = _LAYER.findall(text)
     layer = int(layers[-1]) if layers else None
     clean = _COMMENT.sub(_blank, text)
@@ -203,10 +210,7 @@ def parse(text):
                 raise _syntax_error(text, pos + last + _lead(body), "declaration without a closing ';'")
             start = pos + last + _lead(body)
             d = _parse_declaration(body.strip(), is_function, text, start, lines)
-            if isinstance(d, Definition):
-                defs.append(d)
-            elif d is not None:
-                builtins.append(d)
+            (builtins if d.is_builtin else defs).append(d)
         pos = chunk_end + 1
     return defs, layer, builtins
 
@@ -263,14 +267,14 @@ def _parse_declaration(body, is_function, text, start, lines):
     if "=" not in words:
         raise _syntax_error(text, start, f"expected '=' in declaration {body!r}")
     eq = words.index("=")
-    # Built-in pseudo declarations: `int ? = Int`, `vector {t:Type} # [ t ] = Vector t`,
-    # `int128 4*[ int ] = Int128`. The wire format defines these itself.
     m = _NAME.match(words[0]) if eq > 0 else None
     if not m:
         raise _syntax_error(text, start, f"bad combinator name {words[0]!r}")
     name, hex_id = m.group(1), m.group(2)
-    if name in BUILTIN_NAMES or "?" in words[1:eq] or any("[" in w for w in words[1:eq]):
-        return (name, int(hex_id, 16) if hex_id else None, compute_id(body))
+    # Built-in pseudo declarations: `int ? = Int`, `vector {t:Type} # [ t ] = Vector t`,
+    # `int128 4*[ int ] = Int128`. The wire format defines their encoding itself, so their
+    # params (`?`, repetitions) are not kept; their generics, result type and id are.
+    builtin = name in BUILTIN_NAMES or "?" in words[1:eq] or any("[" in w for w in words[1:eq])
 
     params, generics = [], []
     flag_names = set()
@@ -283,10 +287,20 @@ def _parse_declaration(body, is_function, text, start, lines):
                 raise _syntax_error(text, where, f"bad generic parameter {word!r}")
             generics.append(gname.strip())
             continue
+        if builtin:
+            continue
         pm = _PARAM.match(word)
-        if not pm:
+        if pm:
+            pname, flag, bit, ptype = pm.groups()
+        elif ":" not in word:
+            # An anonymous param, its type alone: `getUsers (Vector int) = Vector User`.
+            pname, flag, bit, ptype = "_", None, None, word
+        else:
             raise _syntax_error(text, where, f"bad parameter {word!r}")
-        pname, flag, bit, ptype = pm.groups()
+        if pname == "_":
+            # Anonymous (also `_:int`): named by position, since objects need attributes
+            # and `_` is the name key of the dict form.
+            pname = f"_{len(params) + 1}"
         if flag is not None:
             if flag not in flag_names:
                 raise _syntax_error(text, where, f"{pname} depends on {flag!r}, which is not an earlier '#' parameter")
@@ -321,7 +335,8 @@ def _parse_declaration(body, is_function, text, start, lines):
     line = lines.line(start) if lines is not None else 1
     return Definition(
         name, declared if declared is not None else computed, declared, computed,
-        tuple(params), tuple(generics), result, is_function, line, " ".join(body.split()),
+        tuple(params), tuple(generics), result, is_function and not builtin, line,
+        " ".join(body.split()), builtin,
     )
 
 

@@ -59,21 +59,26 @@ class Schema:
     """A TL schema: constructors, functions and types, with their classes and codecs."""
 
     def __init__(self, records, layer=None, builtins=(), base=None, key=None, module=None):
+        # Constructors and functions (objects) in _records; the wire format's own
+        # declarations (`int ? = Int`, `vector ...`) in _builtin_records: they are looked up
+        # by name and id like the others, but have no class or plan.
         self._records = dict(base._records) if base is not None else {}
-        self._builtins = list(base._builtins) if base is not None else []
-        overridden = []
+        self._builtin_records = dict(base._builtin_records) if base is not None else {}
         for rec in records:
-            if rec[0] in self._records:
-                overridden.append(rec[0])
+            self._builtin_records.pop(rec[0], None)
             self._records[rec[0]] = rec
-        self._builtins.extend(builtins)
+        for rec in builtins:
+            self._records.pop(rec[0], None)
+            self._builtin_records[rec[0]] = rec
         self.layer = layer if layer is not None else (base.layer if base is not None else None)
         self.base = base
         self._key = key
         self._module = module or "tlfast.schemas.custom"
         self._by_id = {}
-        for name, rec in self._records.items():
-            self._by_id[rec[_ID]] = name
+        for records_ in (self._builtin_records, self._records):  # objects win an id clash
+            for name, rec in records_.items():
+                self._by_id[rec[_ID]] = name
+        self._undefined = None
         self._defs = {}
         self._plans = {}
         self._building = {}
@@ -90,7 +95,7 @@ class Schema:
     def from_text(cls, text, base=None):
         """Parse TL ``text``; with ``base``, its definitions first, later ones winning."""
         defs, layer, builtins = parse(text)
-        schema = cls([_compact(d) for d in defs], layer, builtins, base)
+        schema = cls([_compact(d) for d in defs], layer, [_compact(d) for d in builtins], base)
         schema._key = ("text", text, base._pickle_key() if base is not None else None)
         _from_key_cache[schema._key] = schema  # unpickling in this process finds it
         return schema
@@ -102,13 +107,14 @@ class Schema:
 
     # lookups --------------------------------------------------------------------------
     def __getitem__(self, key):
-        """Definition by full TL name (``"auth.importAuthorization"``) or by id."""
+        """Definition by full TL name (``"auth.importAuthorization"``) or by id; built-in
+        declarations (``"vector"``, ``0x1cb5c415``) too."""
         if isinstance(key, int) and not isinstance(key, bool):
             name = self._by_id.get(key & 0xFFFFFFFF)
             if name is None:
                 raise KeyError(f"no constructor or function with id 0x{key & 0xFFFFFFFF:08x}")
             return self._definition(name)
-        if key not in self._records:
+        if key not in self._records and key not in self._builtin_records:
             raise KeyError(f"no constructor or function named {key!r}")
         return self._definition(key)
 
@@ -121,9 +127,10 @@ class Schema:
     def __contains__(self, key):
         if isinstance(key, int):
             return (key & 0xFFFFFFFF) in self._by_id
-        return key in self._records
+        return key in self._records or key in self._builtin_records
 
     def __iter__(self):
+        """Every constructor and function (built-in declarations: ``builtins``)."""
         for name in self._records:
             yield self._definition(name)
 
@@ -136,8 +143,53 @@ class Schema:
     def _definition(self, name):
         d = self._defs.get(name)
         if d is None:
-            d = self._defs[name] = _expand(self._records[name])
+            rec = self._records.get(name) or self._builtin_records[name]
+            d = self._defs[name] = _expand(rec)
         return d
+
+    @property
+    def builtins(self):
+        """The built-in declarations the schema text makes (``int ? = Int;``, ``vector
+        {t:Type} # [ t ] = Vector t;``): Definitions with ``is_builtin``, ids computed by
+        the same rule. The engines encode these types natively, whether declared or not."""
+        return [self._definition(n) for n in self._builtin_records]
+
+    @property
+    def undefined_types(self):
+        """Names the definitions use as types without the schema defining them (sorted):
+        boxed types without constructors, bare constructors it lacks. They are resolved
+        when used: such a field encodes while absent (or an empty vector); a value there
+        fails to encode, and bytes there fail to decode naming the type."""
+        if self._undefined is None:
+            names = set()
+            for name in self._records:
+                d = self._definition(name)
+                generics = d.generics
+                for p in d.params:
+                    if not (p.flag is not None and p.type.name == "true"):
+                        names.update(self._undefined_in(p.type, generics))
+                if d.is_function:
+                    names.update(self._undefined_in(d.type, generics))
+            self._undefined = sorted(names)
+        return list(self._undefined)
+
+    def _defines(self, name):
+        """Whether the schema defines ``name``: a constructor for a lowercase name
+        (``message``), else a type with constructors. _resolve follows the same rule."""
+        if name.rpartition(".")[2][:1].islower():
+            rec = self._records.get(name)
+            return rec is not None and not rec[_IS_FUNCTION]
+        return bool(self.types.get(name))
+
+    def _undefined_in(self, texpr, generics):
+        name = texpr.name
+        if name in generics or name == "Object" or name in PL.PRIMITIVE_KINDS:
+            return
+        if name in ("Vector", "vector"):
+            for arg in texpr.args:
+                yield from self._undefined_in(arg, generics)
+        elif not self._defines(name):
+            yield name
 
     @property
     def types(self):
@@ -153,19 +205,18 @@ class Schema:
     # id verification ------------------------------------------------------------------
     @property
     def id_mismatches(self):
-        """Definitions (and built-ins, as (name, declared, computed)) whose declared id
-        differs from the one computed by the CRC32 rule."""
-        out = [self._definition(n) for n, r in self._records.items()
-               if r[_DECLARED] is not None and r[_DECLARED] != r[_COMPUTED]]
-        out += [b for b in self._builtins if b[1] is not None and b[1] != b[2]]
-        return out
+        """Definitions (built-ins included) whose declared id differs from the one
+        computed by the CRC32 rule."""
+        return [self._definition(n) for records in (self._records, self._builtin_records)
+                for n, r in records.items()
+                if r[_DECLARED] is not None and r[_DECLARED] != r[_COMPUTED]]
 
     @property
     def id_stats(self):
         """Declared ids and how many of them equal the computed id (built-ins included)."""
-        declared = [(r[_DECLARED], r[_COMPUTED]) for r in self._records.values()
-                    if r[_DECLARED] is not None]
-        declared += [(b[1], b[2]) for b in self._builtins if b[1] is not None]
+        declared = [(r[_DECLARED], r[_COMPUTED])
+                    for records in (self._records, self._builtin_records)
+                    for r in records.values() if r[_DECLARED] is not None]
         return IdStats(len(declared), sum(1 for a, b in declared if a == b))
 
     def _warn_mismatches(self):
@@ -217,16 +268,9 @@ class Schema:
         plan = self._building[name] = PL.CtorPlan(d, self)
         try:
             PL.compile_ctor(plan, d, self._resolve)
-            attrs, defaults = [], {}
-            for f in plan.fields:
-                if f.slot >= 0:
-                    attrs.append((f.attr, f.name))
-                    if f.flag >= 0:
-                        defaults[f.attr] = False if f.kind == PL.TRUE else None
-                    elif f.kind == PL.UINT and f.type.text == "#":
-                        defaults[f.attr] = 0  # a '#' word no field depends on
+            attrs = [(f.attr, f.name) for f in plan.fields if f.slot >= 0]
             base = TLFunction if d.is_function else self._type_class(str(d.type))
-            cls = make_class(d, attrs, defaults, base, self._module)
+            cls = make_class(d, attrs, plan.defaults, base, self._module)
             cls._plan = plan
             if d.is_function:
                 cls.RESULT = str(d.type)
@@ -238,11 +282,12 @@ class Schema:
 
     def _plan_by_id(self, cid):
         name = self._by_id.get(cid)
-        return None if name is None else self._plan(name)
+        return None if name is None or name not in self._records else self._plan(name)
 
     # type resolution ----------------------------------------------------------------
     def _resolve(self, texpr, generics=()):
-        """TypeExpr -> TypePlan. Raises TLSchemaError for undefined types."""
+        """TypeExpr -> TypePlan. A type the schema names but does not define resolves too
+        (see ``undefined_types``); a malformed expression raises TLSchemaError."""
         key = str(texpr)
         if not generics or texpr.name not in generics:
             tp = self._type_plans.get(key)
@@ -274,12 +319,14 @@ class Schema:
             return PL.TypePlan(kind, text=text)
         short = name.rpartition(".")[2]
         if short[:1].islower():  # bare constructor by name: message, future_salt
-            if name not in self._records or self._records[name][_IS_FUNCTION]:
-                raise TLSchemaError(f"undefined constructor {name} (in type {text})")
+            if not self._defines(name):
+                return PL.TypePlan(PL.UNDEFINED, text=text)  # no layout: fails when used
             return self._bare(name, text)
         ctors = self.types.get(name)
         if not ctors:
-            raise TLSchemaError(f"undefined type {name}")
+            if t.bare:
+                return PL.TypePlan(PL.UNDEFINED, text=text)
+            return PL.TypePlan(PL.OBJECT, boxed=PL.BoxedType(name, frozenset()), text=text)
         if t.bare:
             if len(ctors) != 1:
                 raise TLSchemaError(f"%{name}: bare form needs a type with one constructor, it has {len(ctors)}")
@@ -301,6 +348,9 @@ class Schema:
             return type
         if isinstance(type, str):
             type = parse_type(type)
+        for name in self._undefined_in(type, ()):
+            # Asked for by the caller, not named by a definition: most likely a typo.
+            raise TLSchemaError(f"undefined type {name}")
         return self._resolve(type)
 
     def result_type(self, request):
@@ -392,7 +442,7 @@ class Namespace:
 
 # bundled schemas ---------------------------------------------------------------------
 _SCHEMA_DIR = os.path.join(os.path.dirname(__file__), "schemas")
-_CACHE_FORMAT = 2
+_CACHE_FORMAT = 3  # 3: built-in declarations kept as records
 _BUNDLED = {"api": "api-layer228.tl", "mtproto": "mtproto.tl"}
 _loaded = {}
 
@@ -422,6 +472,7 @@ def _parse_cached(text):
         pass
     defs, layer, builtins = parse(text)
     records = [_compact(d) for d in defs]
+    builtins = [_compact(d) for d in builtins]
     try:
         import tempfile
 

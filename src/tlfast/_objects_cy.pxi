@@ -118,6 +118,7 @@ cdef enum:
     K_VECTOR = 14
     K_BARE_VECTOR = 15
     K_BODY_LEN = 16
+    K_UNDEFINED = 17
 
 cdef enum:
     TLF_VECTOR = 0x1CB5C415
@@ -127,10 +128,10 @@ cdef enum:
     GUARD_DEPTH = 32     # decoding levels from which the recursion limit is consulted
 
 if (K_INT, K_UINT, K_LONG, K_INT128, K_INT256, K_DOUBLE, K_BOOL, K_TRUE, K_BYTES, K_STRING,
-        K_FLAGS, K_OBJECT, K_BARE, K_VECTOR, K_BARE_VECTOR, K_BODY_LEN) != (
+        K_FLAGS, K_OBJECT, K_BARE, K_VECTOR, K_BARE_VECTOR, K_BODY_LEN, K_UNDEFINED) != (
         PL.INT, PL.UINT, PL.LONG, PL.INT128, PL.INT256, PL.DOUBLE, PL.BOOL, PL.TRUE,
         PL.BYTES, PL.STRING, PL.FLAGS, PL.OBJECT, PL.BARE, PL.VECTOR, PL.BARE_VECTOR,
-        PL.BODY_LEN) or (TLF_VECTOR, TLF_GZIP_PACKED) != (P.VECTOR, P.GZIP_PACKED):
+        PL.BODY_LEN, PL.UNDEFINED) or (TLF_VECTOR, TLF_GZIP_PACKED) != (P.VECTOR, P.GZIP_PACKED):
     raise ImportError("tlfast._codec_cy: plan kinds disagree with tlfast._plans")
 
 cdef Py_ssize_t _ENCODE_MAX_DEPTH = PL.DEFAULT_MAX_DEPTH
@@ -185,6 +186,7 @@ cdef class CyType:
     cdef uint32_t bare_id
     cdef bint any_object        # OBJECT: boxed.ids is None
     cdef bint functions_only
+    cdef bint natives           # OBJECT: boxed.natives (bools and lists stand for Bool, Vector)
     cdef object boxed_name
     cdef uint32_t* ids          # OBJECT with ids: sorted
     cdef Py_ssize_t nids
@@ -238,6 +240,7 @@ cdef CyType _build_type(object tp):
         boxed = tp.boxed
         t.boxed_name = boxed.name
         t.functions_only = bool(boxed.functions_only)
+        t.natives = bool(boxed.natives)
         t.any_object = boxed.ids is None
         if not t.any_object:
             ids = sorted(boxed.ids)
@@ -301,7 +304,7 @@ cdef CyCtor _build_ctor(object plan):
             fc.offset = tlf_member_offset(cls.__dict__.get(f.attr), cls)
             if fc.offset < 0:
                 raise TypeError(f"{cls!r}.{f.attr} is not a __slots__ member")
-        if f.kind in (K_OBJECT, K_BARE, K_VECTOR, K_BARE_VECTOR):
+        if f.kind in (K_OBJECT, K_BARE, K_VECTOR, K_BARE_VECTOR, K_UNDEFINED):
             sub = _type_of(f.type)
             c._keep.append(sub)
             fc.sub = <PyObject*>sub
@@ -489,6 +492,8 @@ cdef object _read(Reader r, CyType t, Py_ssize_t depth):
         return _read_vector(r, t.elem, depth + 1)
     if k == K_BARE_VECTOR:
         return _read_vector(r, t.elem, depth + 1)
+    if k == K_UNDEFINED:
+        raise P.undefined_read(t.text, r._pos)
     return _read_primitive(r, k)
 
 
@@ -526,12 +531,13 @@ cdef object _read_boxed(Reader r, CyType t, Py_ssize_t depth):
     if cid == TLF_GZIP_PACKED:
         return _read_gzip(r, t, depth, pos)
     if t.any_object:
-        if cid == TLF_BOOL_TRUE:
-            return True
-        if cid == TLF_BOOL_FALSE:
-            return False
-        if cid == TLF_VECTOR:
-            return _read_vector(r, _OBJECT_TYPE, depth + 1)
+        if t.natives:
+            if cid == TLF_BOOL_TRUE:
+                return True
+            if cid == TLF_BOOL_FALSE:
+                return False
+            if cid == TLF_VECTOR:
+                return _read_vector(r, _OBJECT_TYPE, depth + 1)
         c = _by_id(<CyCodec>r._cyc, cid)
         if c is None:
             raise P.unknown_constructor(cid, pos, t.boxed_name)
@@ -619,6 +625,8 @@ cdef object _read_ctor_body(Reader r, CyCtor c, Py_ssize_t depth):
                 tlf_set(obj, f.offset, _ruint32(r))
             elif k == K_BODY_LEN:
                 _read_body(r, c, obj, &i, depth)
+            elif k == K_UNDEFINED:
+                _read(r, <CyType>f.sub, depth)  # raises
             else:
                 tlf_set(obj, f.offset, _read_primitive(r, k))
     except TLError as exc:
@@ -768,6 +776,8 @@ cdef int _write(Writer w, CyType t, object v, Py_ssize_t depth) except -1:
         return _write_vector(w, t, v, depth + 1)
     if k == K_BARE_VECTOR:
         return _write_vector(w, t, v, depth + 1)
+    if k == K_UNDEFINED:
+        raise P.undefined_write(t.text)
     return _write_primitive(w, k, v)
 
 
@@ -832,7 +842,7 @@ cdef int _write_boxed(Writer w, CyType t, object v, Py_ssize_t depth) except -1:
         return _write_ctor(w, cc, v, depth + 1)
     c = _ctor_of_value(v)
     if c is None:
-        if t.any_object and not t.functions_only:
+        if t.natives:
             if v is True:
                 return _wuint32(w, TLF_BOOL_TRUE)
             if v is False:
@@ -844,7 +854,7 @@ cdef int _write_boxed(Writer w, CyType t, object v, Py_ssize_t depth) except -1:
     cc = <CyCtor>c
     if cc.id != TLF_GZIP_PACKED:
         if not t.any_object and not _accepts(t, cc.id):
-            raise P.wrong_object(t.boxed_name, cc.plan)
+            raise P.wrong_object(t.boxed_name, cc.plan, t.nids == 0)
         if t.functions_only and not cc.is_function:
             raise P.wrong_object(t.boxed_name, cc.plan)
     if tlf_type_is(v, cc.cls):
@@ -1042,6 +1052,8 @@ cdef int _write_fields(Writer w, CyCtor c, PyObject** vals, uint32_t* words,
             at[0] = i
             _write(w, <CyType>c.fields[i].sub, <object>vals[i], depth)
             tlf_st32(w._data + start, <uint32_t>(w._len - start - 4))
+        elif k == K_UNDEFINED:
+            _write(w, <CyType>f.sub, <object>vals[i], depth)  # raises
         else:
             _write_primitive(w, k, <object>vals[i])
     return 0
@@ -1081,7 +1093,7 @@ cdef inline int _write_element(Writer w, CyType elem, int k, object x,
                                Py_ssize_t depth) except -1:
     if k == K_OBJECT:
         return _write_boxed(w, elem, x, depth)
-    if k == K_VECTOR or k == K_BARE_VECTOR or k == K_BARE:
+    if k == K_VECTOR or k == K_BARE_VECTOR or k == K_BARE or k == K_UNDEFINED:
         return _write(w, elem, x, depth)
     return _write_primitive(w, k, x)
 
