@@ -85,7 +85,7 @@ def extensions():
 
 setup(
     packages=["tlfast", "tlfast.schemas"],
-    package_data={"tlfast": ["py.typed"], "tlfast.schemas": ["*.tl"]},
+    package_data={"tlfast": ["py.typed", "*.pyi"], "tlfast.schemas": ["*.tl", "*.pyi"]},
     ext_modules=extensions(),
     cmdclass={"build_ext": OptionalBuildExt},
 )

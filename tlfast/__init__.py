@@ -20,7 +20,7 @@ May use: errors, _plans, _backend, _codec, schema, schemas.
 #  6  _backend                TLFAST_BACKEND: which engine is active
 #  7  _codec                  Codec: plans by id over schemas; loads/dumps/from_dict/result_of
 #  8  schema                  Schema, its classes and namespaces; the bundled schemas
-#  9  schemas                 tlfast.schemas.api / .mtproto, loaded on first use
+#  9  schemas, _stubgen       tlfast.schemas.api / .mtproto, loaded on first use; .pyi writer
 # 10  tlfast                  this file: the public names
 # 11  _payloads               benchmark payloads
 # 12  _bench                  python -m tlfast bench

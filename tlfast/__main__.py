@@ -1,10 +1,10 @@
-"""Command line: ``python -m tlfast {bench,decode,encode,schema}`` (also ``tlfast ...``).
+"""Command line: ``python -m tlfast {bench,decode,encode,schema,stubs}`` (also ``tlfast ...``).
 
 Bad input (bad hex, an unknown name, an unreadable file, bytes that are not valid TL) is
 reported as one line on stderr with a non-zero exit status, never as a traceback; set
 TLFAST_DEBUG=1 to see the traceback of an unexpected failure.
 
-May use: tlfast, _tlparse, schema, schemas, _payloads, _bench.
+May use: tlfast, _tlparse, schema, schemas, _stubgen, _payloads, _bench.
 """
 
 import argparse
@@ -125,6 +125,20 @@ def _parser():
     s.add_argument("--diff", nargs=2, metavar=("OLD.tl", "NEW.tl"),
                    help="constructors and functions added, removed and changed from OLD to NEW")
     s.set_defaults(run=cmd_schema)
+
+    t = sub.add_parser("stubs", help="write typed stubs (.pyi) for a schema's classes",
+                       description="Write NAME.pyi into DIR: typed classes of every type, "
+                       "constructor and function of SCHEMA.tl, for editors and type checkers. "
+                       "Beside it, a module NAME.py that sets `schema = tlfast.Schema.from_file"
+                       "(...)` and `api = schema.api` is then typed. --bundled rewrites the "
+                       "stubs tlfast ships for its bundled schemas.")
+    t.add_argument("schema", nargs="?", metavar="SCHEMA.tl", help="the schema to describe")
+    t.add_argument("-o", "--output", metavar="DIR", help="where to write (default: the current "
+                   "directory; with --bundled, the installed tlfast package)")
+    t.add_argument("--name", help="module name (default: the schema file's name)")
+    t.add_argument("--bundled", action="store_true",
+                   help="the stubs of the bundled schemas (tlfast/_api.pyi, tlfast/_mtproto.pyi)")
+    t.set_defaults(run=cmd_stubs)
     return p
 
 
@@ -618,5 +632,40 @@ def _definition_delta(od, nd):
     return lines
 
 
+# stubs ----------------------------------------------------------------------------------
+def cmd_stubs(args):
+    from . import TLError, _stubgen
+
+    if args.bundled == bool(args.schema):
+        raise CLIError("give a SCHEMA.tl, or --bundled")
+    if args.bundled:
+        if args.name:
+            raise CLIError("--bundled names its own files (_api.pyi, _mtproto.pyi)")
+        out_dir = args.output or os.path.dirname(os.path.abspath(__file__))
+        texts = _stubgen.bundled()
+    else:
+        out_dir = args.output or "."
+        name = args.name or re.sub(r"\W", "_", os.path.splitext(os.path.basename(args.schema))[0])
+        if not name.isidentifier():
+            raise CLIError(f"{name!r} is not a Python module name; give --name")
+        how = f" {os.path.basename(args.schema)} -o DIR" + (f" --name {args.name}" if args.name else "")
+        schema = _load_schema(args.schema)
+        try:
+            texts = {name + ".pyi": _stubgen.generate(
+                schema, f"the schema {os.path.basename(args.schema)}", how)}
+        except (_stubgen.StubError, TLError) as exc:
+            raise CLIError(str(exc)) from None
+    for file_name, text in texts.items():
+        path = os.path.join(out_dir, file_name)
+        try:
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(text)
+        except OSError as exc:
+            raise CLIError(f"cannot write {path}: {exc.strerror or exc}") from None
+        print(path)
+    return 0
+
+
 if __name__ == "__main__":
     sys.exit(main())
+

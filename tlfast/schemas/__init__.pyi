@@ -1,0 +1,4 @@
+from tlfast import Schema
+
+api: Schema
+mtproto: Schema
