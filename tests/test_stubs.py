@@ -58,7 +58,7 @@ BAD_EXPECTED = {2: "idd", 3: "id", 4: "id"}  # line -> the parameter the error n
 
 # A user's own schema, its stubs written by the command line, and a module that loads it.
 USER_TL = '''\
-peer flags:# id:long name:flags.0?string verified:flags.1?true = Peer;
+peer flags:# id:long name:flags.0?string verified:flags.1?true extra:flags.2?Mystery = Peer;
 ---functions---
 peers.get ids:Vector<long> = Vector<Peer>;
 '''

@@ -658,6 +658,7 @@ def cmd_stubs(args):
     for file_name, text in texts.items():
         path = os.path.join(out_dir, file_name)
         try:
+            os.makedirs(out_dir, exist_ok=True)
             with open(path, "w", encoding="utf-8") as f:
                 f.write(text)
         except OSError as exc:

@@ -83,68 +83,73 @@ def _spellable(name):
     return all(part.isidentifier() and not keyword.iskeyword(part) for part in name.split("."))
 
 
-def _ref(name):
-    """The stub expression naming the class of TL ``name``, or Any if Python cannot spell it."""
-    return "_R." + name if _spellable(name) else "Any"
+def _ref(name, known):
+    """The stub expression naming the class of TL ``name``, or Any if there is no such class
+    (a type the schema uses but does not define) or Python cannot spell it."""
+    return "_R." + name if name in known and _spellable(name) else "Any"
 
 
 def _typevar(name):
     return "_G" + name
 
 
-def _annotation(tp, generics, param):
-    """The Python type of a field (``param``: as an ``__init__`` parameter) of TypePlan ``tp``."""
+def _annotation(tp, generics, param, known):
+    """The Python type of a field (``param``: as an ``__init__`` parameter) of TypePlan
+    ``tp``; ``known``: the names that have classes."""
     scalar = _SCALARS.get(tp.kind)
     if scalar is not None:
         return scalar
     if tp.kind in (PL.VECTOR, PL.BARE_VECTOR):
-        inner = _annotation(tp.elem, generics, param)
+        inner = _annotation(tp.elem, generics, param, known)
         return f"_Vector[{inner}]" if param else f"_list[{inner}]"
     if tp.kind == PL.BARE:
-        return _ref(tp.ctor.name)
+        return _ref(tp.ctor.name, known)
+    if tp.kind != PL.OBJECT:
+        return "Any"  # UNDEFINED: a bare type the schema lacks (no value encodes there)
     boxed = tp.boxed
     if boxed.ids is None:
         if boxed.functions_only:  # !X: a request whose result is X
             name = boxed.name.lstrip("!")
             return f"TLFunction[{_typevar(name)}]" if name in generics else "TLFunction[Any]"
         return "Any"  # Object: any constructor, or a Bool or vector met in its place
-    return _ref(boxed.name)
+    return _ref(boxed.name, known)
 
 
-def _result(schema, definition):
+def _result(schema, definition, known):
     t = definition.type
     if t.name in definition.generics:
         return _typevar(t.name)
     try:
-        return _annotation(schema._resolve(t), (), False)
+        return _annotation(schema._resolve(t), (), False, known)
     except TLSchemaError:
         return "Any"
 
 
-def _class_lines(schema, definition, node):
+def _class_lines(schema, definition, node, known):
     """Fill ``node`` with the stub of ``definition``'s class."""
     plan = schema._plan(definition.name)
     generics = set(definition.generics)
     if definition.is_function:
-        base = f"TLFunction[{_result(schema, definition)}]"
+        base = f"TLFunction[{_result(schema, definition, known)}]"
     else:
         type_name = str(definition.type)
-        base = _ref(type_name) if type_name in schema.types and _spellable(type_name) else "TLType"
+        base = _ref(type_name, known) if type_name in known else "TLType"
+        base = "TLType" if base == "Any" else base
     node.header = f"class {definition.short_name}({base}):"
     params = inspect.signature(plan.cls).parameters
     args = []
     for f in plan.fields:
         if f.slot < 0:
             continue
-        ann = _annotation(f.type, generics, False)
+        ann = _annotation(f.type, generics, False, known)
         p = params[f.attr]
         if p.default is inspect.Parameter.empty:
-            args.append(f"{f.attr}: {_annotation(f.type, generics, True)}")
+            args.append(f"{f.attr}: {_annotation(f.type, generics, True, known)}")
         elif p.default is None:
             ann += " | None"
-            args.append(f"{f.attr}: {_annotation(f.type, generics, True)} | None = None")
+            args.append(f"{f.attr}: {_annotation(f.type, generics, True, known)} | None = None")
         else:
-            args.append(f"{f.attr}: {_annotation(f.type, generics, True)} = {p.default!r}")
+            args.append(f"{f.attr}: {_annotation(f.type, generics, True, known)} = {p.default!r}")
         node.body.append(f"{f.attr}: {ann}")
         node.attrs.add(f.attr)
     node.body.append(f"def __init__(self{', *, ' if args else ''}{', '.join(args)}) -> None: ...")
@@ -155,6 +160,7 @@ def generate(schema, what, how=""):
     root = _Node()
     generics = set()
     problems = []
+    known = {t for t, ctors in schema.types.items() if ctors} | {d.name for d in schema}
     for type_name in schema.types:
         if _spellable(type_name):
             node = _place(root, type_name)
@@ -164,7 +170,7 @@ def generate(schema, what, how=""):
             problems.append(d.name)
             continue
         generics.update(d.generics)
-        _class_lines(schema, d, _place(root, d.name))
+        _class_lines(schema, d, _place(root, d.name), known)
     for path, node in _walk(root, ""):
         clash = node.attrs & set(node.children)
         if clash:
