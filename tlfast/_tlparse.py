@@ -258,6 +258,11 @@ def _tokens(body):
 
 
 def _parse_declaration(body, is_function, text, start, lines):
+    if not body.isascii():
+        # TL names and types are ASCII (the id is the CRC32 of the ASCII text); Python's
+        # \w would otherwise let other letters through into names.
+        off = next(i for i, c in enumerate(body) if not c.isascii())
+        raise _syntax_error(text, start + off, f"non-ASCII character {body[off]!r} in a declaration")
     try:
         tokens = _tokens(body)
     except ValueError as exc:
