@@ -77,6 +77,22 @@ case "$cmd" in
         # a report still shows the full stack of the bad access.
         ASAN_OPTIONS="quarantine_size_mb=16:malloc_context_size=2:${ASAN_OPTIONS:-}"
         asan_env; exec "$VENV/bin/python" "$ROOT/fuzz/run.py" "$@" ;;
+    long)
+        # The long run: 10^6 executions per target, one target at a time, niced; the log
+        # and the final statistics land in fuzz/.work/long/ (README: "Long run").
+        mkdir -p "$ROOT/fuzz/.work/long"
+        commit="$(git -C "$ROOT" rev-parse --short HEAD)"
+        targets=("$@")
+        [ ${#targets[@]} -gt 0 ] || targets=(loads types schema from_dict)
+        for t1 in "${targets[@]}"; do
+                mkdir -p "$ROOT/fuzz/.work/long/$t1"
+                echo "start $t1 $(date -u +%FT%TZ) commit $commit" >> "$ROOT/fuzz/.work/long/log"
+                rc=0
+                nice -n 10 bash "$0" fuzz "$t1" -runs="${RUNS:-1000000}" -print_final_stats=1 \
+                    -artifact_prefix="$ROOT/fuzz/.work/long/$t1/" "$ROOT/fuzz/.work/long/$t1" \
+                    "$ROOT/fuzz/corpus/$t1" > "$ROOT/fuzz/.work/long/$t1.out" 2>&1 || rc=$?
+                echo "end $t1 $(date -u +%FT%TZ) rc=$rc" >> "$ROOT/fuzz/.work/long/log"
+        done ;;
     run) asan_env; exec "$@" ;;
     *) sed -n '2,20p' "$0"; exit 2 ;;
 esac
