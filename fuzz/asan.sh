@@ -81,11 +81,12 @@ case "$cmd" in
         # The long run: 10^6 executions per target, one target at a time, niced; the log
         # and the final statistics land in fuzz/.work/long/ (README: "Long run").
         mkdir -p "$ROOT/fuzz/.work/long"
-        commit="$(git -C "$ROOT" rev-parse --short HEAD)"
         targets=("$@")
         [ ${#targets[@]} -gt 0 ] || targets=(loads types schema from_dict)
         for t1 in "${targets[@]}"; do
                 mkdir -p "$ROOT/fuzz/.work/long/$t1"
+                commit="$(git -C "$ROOT" rev-parse --short HEAD)"
+                git -C "$ROOT" diff --quiet HEAD -- fuzz tlfast src || commit="$commit+changes"
                 echo "start $t1 $(date -u +%FT%TZ) commit $commit" >> "$ROOT/fuzz/.work/long/log"
                 rc=0
                 nice -n 10 bash "$0" fuzz "$t1" -runs="${RUNS:-1000000}" -print_final_stats=1 \

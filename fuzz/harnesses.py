@@ -150,13 +150,13 @@ TYPES = [
 
 
 def fuzz_types(data):
-    """Byte 0 picks a type expression from TYPES (or, past the list, the expression is the
-    text up to the first NUL); the rest is the TL data."""
+    """Byte 0 picks a type expression from TYPES (modulo 64; past the list, the expression
+    is the text up to the first NUL) and the buffer type; the rest is the TL data."""
     if not data:
         return
     sel, rest = data[0], data[1:]
-    if sel < len(TYPES):
-        type_, payload = TYPES[sel], rest
+    if sel % 64 < len(TYPES):
+        type_, payload = TYPES[sel % 64], rest
     else:
         text, _, payload = rest.partition(b"\0")
         type_ = text.decode("latin-1")
