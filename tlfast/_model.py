@@ -12,7 +12,11 @@ import keyword
 
 __all__ = ["TLObject", "TLFunction", "TLType", "attr_name", "make_class", "make_type_class"]
 
-_RESERVED = frozenset(keyword.kwlist) | {"self", "to_dict", "from_dict", "cls"}
+# Names a parameter may not take as is: Python keywords, __init__'s own names, and the
+# attributes every class carries (a slot of that name would clash with the class's own).
+_RESERVED = frozenset(keyword.kwlist) | {
+    "self", "to_dict", "from_dict", "cls", "TL_NAME", "CONSTRUCTOR_ID", "RESULT",
+}
 
 
 def attr_name(tl_name):

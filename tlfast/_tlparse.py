@@ -283,6 +283,7 @@ def _parse_declaration(body, is_function, text, start, lines):
 
     params, generics = [], []
     flag_names = set()
+    names = set()
     for word, off in tokens[1:eq]:
         where = start + off
         if word.startswith("{"):
@@ -302,10 +303,17 @@ def _parse_declaration(body, is_function, text, start, lines):
             pname, flag, bit, ptype = "_", None, None, word
         else:
             raise _syntax_error(text, where, f"bad parameter {word!r}")
+        if pname.startswith("_") and pname != "_":
+            # TL identifiers start with a letter; in Python a leading underscore would reach
+            # the class's own machinery (__slots__, _fields, name mangling).
+            raise _syntax_error(text, where, f"bad parameter name {pname!r}: names start with a letter")
         if pname == "_":
             # Anonymous (also `_:int`): named by position, since objects need attributes
             # and `_` is the name key of the dict form.
             pname = f"_{len(params) + 1}"
+        if pname in names:
+            raise _syntax_error(text, where, f"duplicate parameter {pname!r}")
+        names.add(pname)
         if flag is not None:
             if flag not in flag_names:
                 raise _syntax_error(text, where, f"{pname} depends on {flag!r}, which is not an earlier '#' parameter")
@@ -349,7 +357,9 @@ def parse_type(text):
     """Parse a type expression: ``Vector<long>``, ``%Message``, ``!X``, ``(Vector t)``."""
     expr = _TYPE_CACHE.get(text)
     if expr is None:
-        expr = _TYPE_CACHE[text] = _parse_type(text)
+        expr = _parse_type(text)
+        if len(_TYPE_CACHE) < 16384:  # a layer needs a few thousand; schema text is input
+            _TYPE_CACHE[text] = expr
     return expr
 
 

@@ -269,6 +269,7 @@ class Schema:
         try:
             PL.compile_ctor(plan, d, self._resolve)
             attrs = [(f.attr, f.name) for f in plan.fields if f.slot >= 0]
+            _check_attrs(d, attrs)
             base = TLFunction if d.is_function else self._type_class(str(d.type))
             cls = make_class(d, attrs, plan.defaults, base, self._module)
             cls._plan = plan
@@ -400,6 +401,17 @@ class Schema:
         if self._key is None:
             raise TypeError("this schema cannot be pickled")
         return self._key
+
+
+def _check_attrs(d, attrs):
+    """Two TL names may map to one Python attribute (``from`` and ``from_``): say so
+    instead of failing inside class creation."""
+    seen = {}
+    for attr, tl in attrs:
+        if attr in seen:
+            raise TLSchemaError(
+                f"{d.name}: parameters {seen[attr]!r} and {tl!r} are both the Python attribute {attr!r}")
+        seen[attr] = tl
 
 
 class Namespace:
