@@ -16,7 +16,7 @@ import sys
 import atheris
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-MAX_LEN = {"loads": 4096, "types": 2048, "schema": 2048, "from_dict": 1024}
+MAX_LEN = {"loads": 4096, "types": 2048, "schema": 1024, "from_dict": 512}
 BOUNDS = {"-timeout": "10", "-rss_limit_mb": "2560", "-malloc_limit_mb": "256"}
 
 
