@@ -26,6 +26,14 @@ class Codec:
         self.primary = self.schemas[0]
         self.by_id = {}  # id -> CtorPlan, filled as ids are met
         self._type_plans = {}
+        # Drop-in adapters (tlfast/adapters): ids a host reads with its own code,
+        # {id: fn(buf, pos, end) -> (value, end)} with pos at the constructor id (checked
+        # before anything else, gzip_packed included); the plan of a host class that
+        # carries none, fn(cls) -> plan or None; and a hook writing objects that have no
+        # plan, fn(value) -> bytes, or None to refuse.
+        self.delegates = {}
+        self.plan_of_class = None
+        self.encode_hook = None
 
     def _codec(self):
         return self  # what a Reader/Writer asks of the schema it was given (tlfast._late)

@@ -15,7 +15,7 @@ from . import _primitives as P
 from . import _pygen
 from ._late import codec_of
 from ._plans import DEFAULT_MAX_DEPTH, DEFAULT_MAX_INFLATE, check_limits
-from ._primitives import inflate
+from ._primitives import inflate, run_delegate
 from .errors import TLDecodeError, TLError
 
 __all__ = ["Reader", "Writer"]
@@ -260,9 +260,14 @@ _PRIMITIVE_READERS = {
 def _read_boxed(r, boxed, depth):
     pos = r._pos
     cid = r.read_uint()
+    codec = r._codec
+    if codec.delegates:
+        fn = codec.delegates.get(cid)
+        if fn is not None:
+            value, r._pos = run_delegate(fn, r._buf, pos, r._end)
+            return value
     if cid == P.GZIP_PACKED:
         return _read_gzip(r, boxed, depth, pos)
-    codec = r._codec
     if boxed.ids is None:
         if boxed.natives:
             if cid == P.BOOL_TRUE or cid == P.BOOL_FALSE:
@@ -441,7 +446,7 @@ def _write(w, tp, v, depth):
     if k == PL.OBJECT:
         _write_boxed(w, tp.boxed, v, depth)
     elif k == PL.BARE:
-        plan = getattr(type(v), "_plan", None)
+        plan = _plan_of(w, v)
         if plan is None:
             raise P.not_an_object(tp.text, v)
         if plan.id != tp.ctor.id:
@@ -471,8 +476,21 @@ _PRIMITIVE_WRITERS = {
 }
 
 
-def _write_boxed(w, boxed, v, depth):
+def _plan_of(w, v):
+    """The plan of ``v``'s class: tlfast's own classes carry it, a host's the codec knows."""
     plan = getattr(type(v), "_plan", None)
+    if plan is None and w._codec.plan_of_class is not None:
+        plan = w._codec.plan_of_class(type(v))
+    return plan
+
+
+def _write_boxed(w, boxed, v, depth):
+    plan = _plan_of(w, v)
+    if plan is None and w._codec.encode_hook is not None:
+        data = w._codec.encode_hook(v)  # a host's object tlfast has no plan for
+        if data is not None:
+            w._out += data
+            return
     if plan is None:
         if boxed.natives:
             if v is True or v is False:

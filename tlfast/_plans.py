@@ -31,6 +31,28 @@ BARE_VECTOR = 15  # bare vector<T>
 BODY_LEN = 16  # MTProto message.bytes: byte length of the next (body) field, derived
 UNDEFINED = 17  # bare constructor the schema names but does not define: no layout to use
 
+# How a constructor's instances are built (CtorPlan.build). tlfast's own classes use SLOTS;
+# the others let a drop-in adapter (tlfast.adapters) make a host library's own classes.
+SLOTS = 0  # allocate without __init__, fill __slots__ members
+DICT = 1  # allocate without __init__, give it a copy of ``template`` with the fields set
+CALL = 2  # call the class with the fields as keywords (a host class with a custom __init__)
+
+# Kinds of value converters (Converter.kind), for engines that do a kind natively.
+EPOCH_DATETIME = 1  # int seconds since 1970 <-> aware UTC datetime
+
+
+class Converter:
+    """A field's value converter, given by a host adapter: ``decode(wire value)`` after
+    reading, ``encode(value) -> wire value`` before writing. ``kind`` names what it does
+    (EPOCH_DATETIME), so an engine may do the decode side natively."""
+
+    __slots__ = ("kind", "decode", "encode")
+
+    def __init__(self, kind, decode, encode):
+        self.kind = kind
+        self.decode = decode
+        self.encode = encode
+
 PRIMITIVE_KINDS = {
     "int": INT,
     "long": LONG,
@@ -110,9 +132,9 @@ class TypePlan:
 
 
 class FieldPlan:
-    __slots__ = ("name", "attr", "kind", "type", "flag", "bit", "slot")
+    __slots__ = ("name", "attr", "kind", "type", "flag", "bit", "slot", "convert")
 
-    def __init__(self, name, attr, kind, type, flag, bit, slot):
+    def __init__(self, name, attr, kind, type, flag, bit, slot, convert=None):
         self.name = name  # TL name
         self.attr = attr  # Python attribute ("from_")
         self.kind = kind
@@ -120,9 +142,42 @@ class FieldPlan:
         self.flag = flag  # index into CtorPlan.fields of the flags word, or -1
         self.bit = bit
         self.slot = slot  # index into the class's slots, or -1 (flags words, BODY_LEN)
+        self.convert = convert  # None, or a Converter
 
     def __repr__(self):
         return f"<FieldPlan {self.name} kind={self.kind} flag={self.flag}.{self.bit}>"
+
+
+class HostBinding:
+    """How a host library wants a schema's objects built (DESIGN §4), as data the engines
+    read (tlfast.adapters makes these):
+
+    - ``classes`` {TL name: (the host's class, [attribute of each stored parameter, in
+      wire order])};
+    - ``build`` {TL name: (DICT or CALL, template)} for classes without ``__slots__``
+      (the others are filled slot by slot); a template maps every attribute to its value
+      when absent, in the order the host's ``__init__`` sets them;
+    - ``converters`` {TL name: {attribute: Converter}};
+    - ``lenient``: the host's encode rules (CtorPlan.lenient)."""
+
+    __slots__ = ("classes", "build", "converters", "lenient")
+
+    def __init__(self, classes, build=None, converters=None, lenient=False):
+        self.classes = classes
+        self.build = build or {}
+        self.converters = converters or {}
+        self.lenient = lenient
+
+    def apply(self, plan):
+        """Give ``plan`` (compiled with the host's attribute names) the host's build."""
+        mode = self.build.get(plan.name)
+        if mode is not None:
+            plan.build, plan.template = mode
+        conv = self.converters.get(plan.name)
+        if conv:
+            for f in plan.fields:
+                f.convert = conv.get(f.attr) if f.slot >= 0 else None
+        plan.lenient = self.lenient
 
 
 class CtorPlan:
@@ -130,7 +185,8 @@ class CtorPlan:
 
     __slots__ = (
         "id", "name", "cls", "fields", "is_function", "schema", "definition",
-        "flag_fields", "shared_groups", "min_size", "defaults", "_cy", "_py",
+        "flag_fields", "shared_groups", "min_size", "defaults", "build", "template",
+        "lenient", "_cy", "_py",
     )
 
     def __init__(self, definition, schema):
@@ -150,6 +206,11 @@ class CtorPlan:
         # arguments and in from_dict alike: None (absent), False (a `true` flag), 0 (a '#'
         # word no field depends on).
         self.defaults = {}
+        self.build = SLOTS
+        self.template = None  # DICT, CALL: {attr: value when absent} in the host's order
+        # The host's lenient encode: a flag is present unless None or False (whatever the
+        # kind), Bool by truth, str accepted for bytes.
+        self.lenient = False
         self._cy = None
         self._py = None
 
@@ -157,8 +218,9 @@ class CtorPlan:
         return f"<CtorPlan {self.name}#{self.id:08x}>"
 
 
-def compile_ctor(plan, definition, resolve):
-    """Fill ``plan`` from ``definition``; ``resolve(TypeExpr, generics)`` gives TypePlans."""
+def compile_ctor(plan, definition, resolve, attrs=None):
+    """Fill ``plan`` from ``definition``; ``resolve(TypeExpr, generics)`` gives TypePlans.
+    ``attrs`` names the stored fields (a host's attributes, HostBinding.classes)."""
     fields = []
     index_of = {}
     slot = 0
@@ -169,7 +231,9 @@ def compile_ctor(plan, definition, resolve):
     for p in params:
         cond = index_of[p.flag] if p.flag is not None else -1
         if p.type.name == "#" and not p.type.args:
-            kind = FLAGS if p.name in flag_users else UINT
+            # A '#' nothing depends on is a plain number tlfast keeps; a host keeps no
+            # attribute for it and always sends 0, which is what a derived word gives.
+            kind = FLAGS if p.name in flag_users or attrs is not None else UINT
             tplan = TypePlan(kind, text="#")
         elif p.flag is not None and p.type.name == "true" and not p.type.bare:
             kind = TRUE
@@ -181,8 +245,8 @@ def compile_ctor(plan, definition, resolve):
             tplan = resolve(p.type, generics)
             kind = tplan.kind
         stored = kind not in (FLAGS, BODY_LEN)
-        fields.append(FieldPlan(p.name, attr_name(p.name), kind, tplan, cond,
-                                p.bit, slot if stored else -1))
+        attr = attrs[slot] if attrs is not None and stored else attr_name(p.name)
+        fields.append(FieldPlan(p.name, attr, kind, tplan, cond, p.bit, slot if stored else -1))
         index_of[p.name] = len(fields) - 1
         if stored:
             slot += 1
@@ -220,10 +284,16 @@ def flags_from_values(plan, values):
     """Compute every flags word of ``plan`` from the field values (list by field index,
     None where absent) and enforce shared-bit groups. Returns {field index: word}."""
     words = {i: 0 for i in plan.flag_fields}
+    lenient = plan.lenient
     for i, f in enumerate(plan.fields):
         if f.flag >= 0:
             v = values[i]
-            if f.kind == TRUE:
+            if lenient:
+                if v is not None and v is not False:
+                    words[f.flag] |= 1 << f.bit
+                else:
+                    values[i] = None  # absent: nothing is written for it
+            elif f.kind == TRUE:
                 if v is True:
                     words[f.flag] |= 1 << f.bit
                 elif v is not None and v is not False:

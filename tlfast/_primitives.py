@@ -9,7 +9,7 @@ May use: errors.
 
 import zlib
 
-from .errors import TLDecodeError, TLEncodeError, UnknownConstructorError
+from .errors import TLDecodeError, TLEncodeError, TLTruncatedError, UnknownConstructorError
 
 BOOL_TRUE = 0x997275B5
 BOOL_FALSE = 0xBC799737
@@ -26,7 +26,7 @@ INT256_RANGE = ("int256", -(1 << 255), (1 << 255) - 1)
 
 
 def truncated(offset, need, left):
-    return TLDecodeError(f"unexpected end of data: need {need} bytes, {left} left", offset)
+    return TLTruncatedError(f"unexpected end of data: need {need} bytes, {left} left", offset)
 
 
 def bad_prefix(offset):
@@ -126,7 +126,7 @@ def not_vector(cid, offset):
 def bad_count(count, offset, min_size, left):
     if count < 0:
         return TLDecodeError(f"negative vector count {count}", offset)
-    return TLDecodeError(
+    return TLTruncatedError(
         f"vector count {count} needs at least {count * min_size} bytes, {left} left", offset
     )
 
@@ -170,6 +170,15 @@ def too_many(expected, count):
 
 def missing_attr(name):
     return TLEncodeError(f"field {name} is not set")
+
+
+def run_delegate(fn, buf, pos, end):
+    """Call a host's reader (Codec.delegates, tlfast.adapters) for the object at ``pos``;
+    both engines come here. Returns (value, position after it)."""
+    value, after = fn(buf, pos, end)
+    if type(after) is not int or not pos < after <= end:
+        raise TLDecodeError(f"the host's reader stopped at {after!r}, outside {pos + 1}..{end}", pos)
+    return value, after
 
 
 def inflate(data, offset, limit):

@@ -35,10 +35,16 @@ def _batch_fail(pos, end, sizes, indices):
     raise AssertionError("unreachable: the batch fit")
 
 
+class _Fields:
+    """Collects the fields of a CALL-built constructor, passed to its class as keywords."""
+
+
 def make_decoder(plan, engine):
     """A function ``dec(r, depth) -> object`` for ``plan`` (``engine`` is ``_codec_py``)."""
+    call = plan.build == PL.CALL
     ns = {
-        "new": object.__new__, "cls": plan.cls, "TLError": TLError, "P": P,
+        "new": object.__new__, "cls": _Fields if call else plan.cls, "TLError": TLError, "P": P,
+        "host_cls": plan.cls,
         "PLAN_NAME": plan.name, "NAMES": tuple("." + f.name for f in plan.fields),
         "batch_fail": _batch_fail, "read": engine._read, "read_boxed": engine._read_boxed,
         "BT": P.BOOL_TRUE, "BF": P.BOOL_FALSE, "unpack_I": struct.Struct("<I").unpack_from,
@@ -67,7 +73,7 @@ def make_decoder(plan, engine):
             emit(f"_v = S{i}(buf, pos)")
             emit(f"pos += {total}")
             for n_, b in enumerate(batch):
-                emit(_store(fields[b], b, f"_v[{n_}]"))
+                emit(_store(fields[b], b, f"_v[{n_}]", ns))
             i = j
             continue
         lines = _decode_field(f, i, ns)
@@ -83,12 +89,19 @@ def make_decoder(plan, engine):
         else:
             body.extend(lines)
         i += 1
-    return _function(ns, "dec(r, depth)", [
+    head = [
         "if depth > r.max_depth:",
         "    raise P.too_deep(r._pos, r.max_depth)",
         "buf = r._buf; pos = r._pos; end = r._end",
         "o = new(cls)",
-    ], body, ["r._pos = pos", "return o"])
+    ]
+    names = {f.attr for f in fields if f.slot >= 0}
+    extra = {k: v for k, v in (plan.template or {}).items() if k not in names}
+    if extra and not call:
+        ns["EXTRA"] = extra  # attributes the host's class has beyond the TL fields
+        head.append("o.__dict__.update(EXTRA)")
+    tail = ["r._pos = pos", "return host_cls(**o.__dict__)" if call else "return o"]
+    return _function(ns, "dec(r, depth)", head, body, tail)
 
 
 def _function(ns, signature, head, body, tail):
@@ -113,9 +126,12 @@ def _function(ns, signature, head, body, tail):
     return ns[signature.partition("(")[0]]
 
 
-def _store(f, i, expr):
+def _store(f, i, expr, ns):
     if f.kind == PL.FLAGS:
         return f"fl{i} = {expr}"
+    if f.convert is not None:
+        ns[f"C{i}"] = f.convert.decode
+        return f"o.{f.attr} = C{i}({expr})"
     return f"o.{f.attr} = {expr}"
 
 
@@ -127,7 +143,7 @@ def _decode_field(f, i, ns):
         ns[f"S{i}"] = struct.Struct("<" + code).unpack_from
         out += [
             f"if end - pos < {size}: raise P.truncated(pos, {size}, end - pos)",
-            _store(f, i, f"S{i}(buf, pos)[0]"),
+            _store(f, i, f"S{i}(buf, pos)[0]", ns),
             f"pos += {size}",
         ]
     elif k == PL.BOOL:
@@ -183,7 +199,7 @@ def make_encoder(plan, engine):
         "TLError": TLError, "P": P, "PL": PL, "PLAN": plan, "PLAN_NAME": plan.name,
         "NAMES": tuple("." + f.name for f in plan.fields), "write": engine._write,
         "write_boxed": engine._write_boxed, "values_of": engine._values,
-        "MAXD": PL.DEFAULT_MAX_DEPTH, "int_t": int, "float_t": float,
+        "MAXD": PL.DEFAULT_MAX_DEPTH, "int_t": int, "float_t": float, "str_t": str,
         "BT": struct.pack("<I", P.BOOL_TRUE), "BF": struct.pack("<I", P.BOOL_FALSE),
         "pack_i": struct.Struct("<i").pack, "pack_I": struct.Struct("<I").pack,
         "pack_q": struct.Struct("<q").pack, "pack_d": struct.Struct("<d").pack,
@@ -202,11 +218,15 @@ def make_encoder(plan, engine):
     # flags words from presence, then shared-bit groups: the same order as flags_from_values
     for w in plan.flag_fields:
         emit(f"fl{w} = 0")
+    lenient = plan.lenient
     for i, f in enumerate(fields):
         if f.flag < 0:
             continue
         mask = 1 << f.bit
-        if f.kind == PL.TRUE:
+        if lenient:  # present unless None or False, whatever the kind
+            emit(f"if a{i} is not None and a{i} is not False: fl{f.flag} |= {mask}")
+            emit(f"else: a{i} = None")
+        elif f.kind == PL.TRUE:
             emit(f"if a{i} is True: fl{f.flag} |= {mask}")
             emit(f"elif a{i} is not None and a{i} is not False:")
             emit(f"    raise P.wrong_type('true', 'bool', a{i})._add_path(NAMES[{i}])")
@@ -220,7 +240,7 @@ def make_encoder(plan, engine):
         emit(f"    raise PL.shared_bit_error(PLAN, {flag}, {bit}, {names!r}, "
              f"[m for m, v in zip({missing}, {present}) if v is None])")
     for i, f in enumerate(fields):
-        lines = _encode_field(f, i, ns)
+        lines = _encode_field(f, i, ns, lenient)
         if not lines:
             continue
         if f.flag >= 0:
@@ -235,7 +255,7 @@ def make_encoder(plan, engine):
     ], body, [])
 
 
-def _encode_field(f, i, ns):
+def _encode_field(f, i, ns, lenient=False):
     k = f.kind
     a = f"a{i}"
     if k == PL.TRUE:
@@ -243,6 +263,13 @@ def _encode_field(f, i, ns):
     if k == PL.FLAGS:
         return [f"out += pack_I(fl{i})"]
     out = [f"_f = {i}"]
+    if f.convert is not None:
+        ns[f"C{i}"] = f.convert.encode
+        out.append(f"{a} = C{i}({a})")
+    if lenient and k == PL.BOOL:
+        return out + [f"out += BT if {a} else BF"]
+    if lenient and k == PL.BYTES:
+        out.append(f"if type({a}) is str_t: {a} = P.utf8_of({a})")
     if k in _INT_LIMITS:
         _, lo, hi = _INT_LIMITS[k]
         pack = {PL.INT: "pack_i", PL.LONG: "pack_q", PL.UINT: "pack_I"}[k]

@@ -6,7 +6,8 @@ pure-Python engine produce the same text for the same failure.
 May use: nothing.
 """
 
-__all__ = ["TLError", "TLDecodeError", "TLEncodeError", "UnknownConstructorError"]
+__all__ = ["TLError", "TLDecodeError", "TLEncodeError", "UnknownConstructorError",
+           "TLTruncatedError"]
 
 
 class TLError(ValueError):
@@ -49,6 +50,11 @@ class TLDecodeError(TLError):
     def __str__(self):
         text = super().__str__()
         return text if self.offset is None else f"{text} at offset {self.offset}"
+
+
+class TLTruncatedError(TLDecodeError):
+    """The data ends before the value does (a host adapter maps it to the host's own
+    truncation error)."""
 
 
 class UnknownConstructorError(TLDecodeError):

@@ -58,7 +58,8 @@ def _expand(rec):
 class Schema:
     """A TL schema: constructors, functions and types, with their classes and codecs."""
 
-    def __init__(self, records, layer=None, builtins=(), base=None, key=None, module=None):
+    def __init__(self, records, layer=None, builtins=(), base=None, key=None, module=None,
+                 binding=None):
         # Constructors and functions (objects) in _records; the wire format's own
         # declarations (`int ? = Int`, `vector ...`) in _builtin_records: they are looked up
         # by name and id like the others, but have no class or plan.
@@ -74,6 +75,7 @@ class Schema:
         self.base = base
         self._key = key
         self._module = module or "tlfast.schemas.custom"
+        self._binding = binding  # PL.HostBinding: plans build a host's classes (adapters)
         self._by_id = {}
         for records_ in (self._builtin_records, self._records):  # objects win an id clash
             for name, rec in records_.items():
@@ -266,7 +268,15 @@ class Schema:
         # _building (recursive bare references), never to other threads through _plans.
         d = self._definition(name)
         plan = self._building[name] = PL.CtorPlan(d, self)
+        bound = self._binding.classes.get(name) if self._binding is not None else None
         try:
+            if bound is not None:
+                # A host's class (adapters): its attribute names, nothing made here.
+                PL.compile_ctor(plan, d, self._resolve, bound[1])
+                self._binding.apply(plan)
+                plan.cls = bound[0]
+                self._plans[name] = plan
+                return plan
             PL.compile_ctor(plan, d, self._resolve)
             attrs = [(f.attr, f.name) for f in plan.fields if f.slot >= 0]
             _check_attrs(d, attrs)

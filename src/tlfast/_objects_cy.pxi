@@ -14,11 +14,18 @@ from cpython.ref cimport Py_INCREF, Py_XDECREF
 from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE, PyList_New, PyList_SET_ITEM
 from cpython.mem cimport PyMem_Malloc, PyMem_Calloc
 from libc.math cimport floor
+from cpython.dict cimport PyDict_Copy, PyDict_SetItem
+from cpython.datetime cimport import_datetime, datetime_new, get_utc
+
+import sys
+
+import_datetime()
 
 from tlfast import _plans as PL
 from tlfast.errors import TLError, TLDecodeError
 from tlfast._late import codec_of
 from tlfast._primitives import inflate
+from tlfast._primitives import run_delegate
 
 cdef extern from *:
     """
@@ -79,6 +86,23 @@ cdef extern from *:
         return Py_EnterRecursiveCall(" while decoding TL") ? -1 : 0;
     }
     static void tlf_leave_recursion(void) { Py_LeaveRecursiveCall(); }
+    /* Host classes with a __dict__ (tlfast.adapters): the instance gets its dict whole. */
+    static inline int tlf_set_dict(PyObject *obj, PyObject *d) {
+        return PyObject_GenericSetDict(obj, d, NULL);
+    }
+    /* Days since 1970-01-01 -> civil date (proleptic Gregorian; H. Hinnant's algorithm). */
+    static void tlf_civil(long long z, int *y, int *m, int *d) {
+        long long era, doe, yoe, doy, mp;
+        z += 719468;
+        era = (z >= 0 ? z : z - 146096) / 146097;
+        doe = z - era * 146097;
+        yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+        doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        mp = (5 * doy + 2) / 153;
+        *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+        *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+        *y = (int)(yoe + era * 400 + (*m <= 2));
+    }
     #define TLF_PY_TRUE Py_True
     #define TLF_PY_FALSE Py_False
     #define TLF_PY_NONE Py_None
@@ -93,6 +117,8 @@ cdef extern from *:
     void tlf_decref(PyObject* v)
     bint tlf_small_int(PyObject* v)
     long tlf_small_int_value(PyObject* v)
+    int tlf_set_dict(object obj, object d) except -1
+    void tlf_civil(long long z, int* y, int* m, int* d)
     int tlf_enter_recursion() except -1
     void tlf_leave_recursion()
     # (Cython reads <PyObject*>True as the C integer 1: name the singletons in C.)
@@ -120,6 +146,13 @@ cdef enum:
     K_BODY_LEN = 16
     K_UNDEFINED = 17
 
+# Build modes and converter kinds: the numbers of tlfast._plans (checked below).
+cdef enum:
+    K_SLOTS = 0
+    K_DICT = 1
+    K_CALL = 2
+    K_EPOCH_DATETIME = 1
+
 cdef enum:
     TLF_VECTOR = 0x1CB5C415
     TLF_GZIP_PACKED = 0x3072CFA1
@@ -133,11 +166,18 @@ if (K_INT, K_UINT, K_LONG, K_INT128, K_INT256, K_DOUBLE, K_BOOL, K_TRUE, K_BYTES
         PL.BYTES, PL.STRING, PL.FLAGS, PL.OBJECT, PL.BARE, PL.VECTOR, PL.BARE_VECTOR,
         PL.BODY_LEN, PL.UNDEFINED) or (TLF_VECTOR, TLF_GZIP_PACKED) != (P.VECTOR, P.GZIP_PACKED):
     raise ImportError("tlfast._codec_cy: plan kinds disagree with tlfast._plans")
+if (K_SLOTS, K_DICT, K_CALL, K_EPOCH_DATETIME) != (
+        PL.SLOTS, PL.DICT, PL.CALL, PL.EPOCH_DATETIME):
+    raise ImportError("tlfast._codec_cy: build modes disagree with tlfast._plans")
 
 cdef Py_ssize_t _ENCODE_MAX_DEPTH = PL.DEFAULT_MAX_DEPTH
 
 ctypedef struct tlf_field:
     int kind
+    bint stored         # a value the object keeps (not a flags word or a body length)
+    PyObject* name      # attribute name (owned by CyCtor._keep), for dict-built objects
+    PyObject* conv      # its PL.Converter (owned by the plan), or NULL
+    int conv_kind       # PL.EPOCH_DATETIME is done in C; others call conv.decode/encode
     int word            # number of the flags word this field depends on, or -1
     uint32_t mask       # its bit in that word
     int word_out        # FLAGS: the number of the word it holds
@@ -162,6 +202,10 @@ cdef class CyCtor:
     cdef object cls
     cdef object plan
     cdef tuple attrs          # Python attribute names, for instances of subclasses
+    cdef int build            # PL.SLOTS, DICT or CALL
+    cdef object template      # DICT, CALL: {attr: value when absent}
+    cdef object delegate      # a host's reader for this id (Codec.delegates): no fields
+    cdef bint lenient         # the host's lenient encode rules (PL.CtorPlan.lenient)
     cdef tlf_group* groups
     cdef Py_ssize_t ngroups
     cdef Py_ssize_t* group_members
@@ -206,6 +250,10 @@ cdef class CyCodec:
     cdef Py_ssize_t used
     cdef list _keep
     cdef CyType object_type     # codec.type_plan(None)
+    cdef bint gzip_delegated    # a host reads gzip_packed itself (Codec.delegates)
+    cdef object plan_of_class   # codec.plan_of_class
+    cdef object encode_hook     # codec.encode_hook
+    cdef dict by_class          # host class -> CyCtor, or None for classes it does not own
 
     def __dealloc__(self):
         PyMem_Free(self.keys)
@@ -284,6 +332,11 @@ cdef CyCtor _build_ctor(object plan):
     c.n = len(fields)
     c._keep = []
     c.attrs = tuple(f.attr for f in fields)
+    c.build = plan.build
+    c.template = plan.template
+    c.lenient = bool(plan.lenient)
+    if c.build != PL.SLOTS and not isinstance(c.template, dict):
+        raise TypeError(f"{plan.name}: a dict-built constructor needs a template dict")
     c.fields = <tlf_field*>PyMem_Calloc(max(c.n, 1), sizeof(tlf_field))
     if c.fields == NULL:
         raise MemoryError()
@@ -300,10 +353,19 @@ cdef CyCtor _build_ctor(object plan):
         fc.word = word_of[f.flag] if f.flag >= 0 else -1
         fc.mask = (<uint32_t>1 << <int>f.bit) if f.flag >= 0 else 0
         fc.offset = -1
-        if f.slot >= 0:
+        fc.stored = f.slot >= 0
+        if f.slot >= 0 and c.build == PL.SLOTS:
             fc.offset = tlf_member_offset(cls.__dict__.get(f.attr), cls)
             if fc.offset < 0:
                 raise TypeError(f"{cls!r}.{f.attr} is not a __slots__ member")
+        elif f.slot >= 0:
+            name = sys.intern(f.attr)
+            c._keep.append(name)
+            fc.name = <PyObject*>name
+        if f.convert is not None:
+            c._keep.append(f.convert)
+            fc.conv = <PyObject*>f.convert
+            fc.conv_kind = f.convert.kind
         if f.kind in (K_OBJECT, K_BARE, K_VECTOR, K_BARE_VECTOR, K_UNDEFINED):
             sub = _type_of(f.type)
             c._keep.append(sub)
@@ -340,6 +402,17 @@ cdef CyCodec _codec_cy_of(object codec):
     cc._keep = []
     _table_alloc(cc, 256)
     cc.object_type = _type_of(codec.type_plan(None))
+    cc.plan_of_class = codec.plan_of_class
+    cc.encode_hook = codec.encode_hook
+    cc.by_class = {}
+    for cid, fn in codec.delegates.items():
+        # In the id table like any constructor, marked by its reader.
+        d = CyCtor.__new__(CyCtor)
+        (<CyCtor>d).id = cid
+        (<CyCtor>d).delegate = fn
+        _table_put(cc, cid, d)
+        if cid == TLF_GZIP_PACKED:
+            cc.gzip_delegated = True
     codec._cy = cc
     return cc
 
@@ -528,7 +601,7 @@ cdef inline object _read_primitive(Reader r, int k):
 cdef object _read_boxed(Reader r, CyType t, Py_ssize_t depth):
     cdef Py_ssize_t pos = r._pos
     cdef uint32_t cid = _ruint32(r)
-    if cid == TLF_GZIP_PACKED:
+    if cid == TLF_GZIP_PACKED and not (<CyCodec>r._cyc).gzip_delegated:
         return _read_gzip(r, t, depth, pos)
     if t.any_object:
         if t.natives:
@@ -541,10 +614,14 @@ cdef object _read_boxed(Reader r, CyType t, Py_ssize_t depth):
         c = _by_id(<CyCodec>r._cyc, cid)
         if c is None:
             raise P.unknown_constructor(cid, pos, t.boxed_name)
+        if (<CyCtor>c).delegate is not None:
+            return _read_delegated(r, (<CyCtor>c).delegate, pos)
         if t.functions_only and not (<CyCtor>c).is_function:
             raise P.wrong_constructor((<CyCtor>c).plan, pos, "function")
     else:
         c = _by_id(<CyCodec>r._cyc, cid)
+        if c is not None and (<CyCtor>c).delegate is not None:
+            return _read_delegated(r, (<CyCtor>c).delegate, pos)
         if not _accepts(t, cid):
             if c is None:
                 raise P.unknown_constructor(cid, pos, t.boxed_name)
@@ -585,6 +662,8 @@ cdef object _read_ctor_body(Reader r, CyCtor c, Py_ssize_t depth):
     cdef Py_ssize_t size
     cdef const unsigned char* data
     cdef uint32_t words[MAX_WORDS]
+    if c.build != K_SLOTS:
+        return _read_host_ctor(r, c, depth)
     if depth > r._depth_limit:
         raise P.too_deep(r._pos, r.max_depth)
     obj = tlf_alloc(c.cls)
@@ -633,6 +712,68 @@ cdef object _read_ctor_body(Reader r, CyCtor c, Py_ssize_t depth):
         _add_ctor_path(exc, c, i, depth)
         raise
     return obj
+
+
+cdef object _read_host_ctor(Reader r, CyCtor c, Py_ssize_t depth):
+    """A host library's class (tlfast.adapters): the fields go into a copy of the template,
+    which becomes the instance's __dict__ (DICT) or the class's keywords (CALL); or the
+    host reads the constructor itself (DELEGATE)."""
+    cdef Py_ssize_t i = -1
+    cdef Py_ssize_t n = c.n
+    cdef tlf_field* f
+    cdef int k
+    cdef uint32_t words[MAX_WORDS]
+    if depth > r._depth_limit:
+        raise P.too_deep(r._pos, r.max_depth)
+    d = PyDict_Copy(c.template)  # every attribute, at its value when absent
+    if c.nwords:
+        memset(words, 0, c.nwords * sizeof(uint32_t))
+    try:
+        while i + 1 < n:
+            i += 1
+            f = &c.fields[i]
+            if f.word >= 0 and not (words[f.word] & f.mask):
+                continue
+            k = f.kind
+            if k == K_FLAGS:
+                words[f.word_out] = _ruint32(r)
+                continue
+            if k == K_TRUE:
+                v = True
+            elif f.conv_kind == K_EPOCH_DATETIME and k == K_INT:
+                v = _epoch_datetime(_rint32(r))
+            elif f.sub != NULL:
+                v = _read(r, <CyType>f.sub, depth)
+            else:
+                v = _read_primitive(r, k)
+                if f.conv != NULL:
+                    v = (<object>f.conv).decode(v)
+            PyDict_SetItem(d, <object>f.name, v)
+    except TLError as exc:
+        _add_ctor_path(exc, c, i, depth)
+        raise
+    if c.build == K_CALL:
+        return c.cls(**d)
+    obj = tlf_alloc(c.cls)
+    tlf_set_dict(obj, d)
+    return obj
+
+
+cdef object _read_delegated(Reader r, object delegate, Py_ssize_t pos):
+    """A host reads this object with its own code (adapters: Codec.delegates)."""
+    value, after = run_delegate(delegate, r._buf, pos, r._end)
+    r._pos = after
+    return value
+
+
+cdef object _epoch_datetime(long long secs):
+    """What datetime.fromtimestamp(secs, timezone.utc) gives, without the calls."""
+    cdef long long days = secs // 86400
+    cdef int y, m, d
+    secs -= days * 86400
+    tlf_civil(days, &y, &m, &d)
+    return datetime_new(y, m, d, <int>(secs // 3600), <int>(secs // 60 % 60),
+                        <int>(secs % 60), 0, get_utc())
 
 
 cdef int _read_body(Reader r, CyCtor c, object obj, Py_ssize_t* at,
@@ -766,6 +907,8 @@ cdef int _write(Writer w, CyType t, object v, Py_ssize_t depth) except -1:
         return _write_boxed(w, t, v, depth)
     if k == K_BARE:
         c = _ctor_of_value(v)
+        if c is None and (<CyCodec>w._cyc).plan_of_class is not None:
+            c = _host_ctor(<CyCodec>w._cyc, v)
         if c is None:
             raise P.not_an_object(t.text, v)
         if (<CyCtor>c).id != t.bare_id:
@@ -841,6 +984,15 @@ cdef int _write_boxed(Writer w, CyType t, object v, Py_ssize_t depth) except -1:
         _wuint32(w, cc.id)
         return _write_ctor(w, cc, v, depth + 1)
     c = _ctor_of_value(v)
+    if c is None and (<CyCodec>w._cyc).plan_of_class is not None:
+        c = _host_ctor(<CyCodec>w._cyc, v)
+    if c is None and (<CyCodec>w._cyc).encode_hook is not None:
+        data = (<CyCodec>w._cyc).encode_hook(v)  # a host's object tlfast has no plan for
+        if data is not None:
+            if not PyBytes_Check(data):
+                raise TypeError(f"encode_hook returned {type(data).__name__}, not bytes")
+            return _wraw(w, <const unsigned char*>PyBytes_AS_STRING(data),
+                         PyBytes_GET_SIZE(data))
     if c is None:
         if t.natives:
             if v is True:
@@ -861,6 +1013,17 @@ cdef int _write_boxed(Writer w, CyType t, object v, Py_ssize_t depth) except -1:
         t.enc_ctor = cc  # one field: a thread switch cannot pair a class with another ctor
     _wuint32(w, cc.id)
     return _write_ctor(w, cc, v, depth + 1)
+
+
+cdef object _host_ctor(CyCodec cyc, object v):
+    """The CyCtor of a host class (codec.plan_of_class), or None; cached per class."""
+    cls = type(v)
+    c = cyc.by_class.get(cls, False)
+    if c is False:
+        plan = cyc.plan_of_class(cls)
+        c = None if plan is None else _ctor_of(plan)
+        cyc.by_class[cls] = c
+    return c
 
 
 cdef int _write_ctor(Writer w, CyCtor c, object obj, Py_ssize_t depth) except -1:
@@ -909,7 +1072,7 @@ cdef int _gather(CyCtor c, object obj, PyObject** vals, PyObject** held, Py_ssiz
     cdef PyObject* v
     cdef tlf_field* f
     cdef tlf_group* g
-    if not tlf_type_is(obj, c.cls):
+    if c.build != K_SLOTS or not tlf_type_is(obj, c.cls):
         _gather_slow(c, obj, vals, held, nheld)
         return _flags(c, vals, words)
     if c.nwords:
@@ -959,7 +1122,7 @@ cdef int _gather_slow(CyCtor c, object obj, PyObject** vals, PyObject** held,
         vals[i] = NULL
     try:
         for i in range(c.n):
-            if c.fields[i].offset >= 0:
+            if c.fields[i].stored:
                 v = getattr(obj, c.attrs[i])
                 p = <PyObject*>v
                 tlf_incref(p)  # a property may return a new object: always held
@@ -998,7 +1161,12 @@ cdef bint _flags(CyCtor c, PyObject** vals, uint32_t* words) noexcept:
         if f.word < 0:
             continue
         v = vals[i]
-        if f.kind == K_TRUE:
+        if c.lenient:  # the host's rule: present unless None or False, whatever the kind
+            if v != TLF_PY_NONE and v != TLF_PY_FALSE:
+                words[f.word] |= f.mask
+            else:
+                vals[i] = TLF_PY_NONE
+        elif f.kind == K_TRUE:
             if v == TLF_PY_TRUE:
                 words[f.word] |= f.mask
             elif v != TLF_PY_NONE and v != TLF_PY_FALSE:
@@ -1037,7 +1205,9 @@ cdef int _write_fields(Writer w, CyCtor c, PyObject** vals, uint32_t* words,
         at[0] = i
         v = vals[i]
         # The commonest cases inline; everything else (and every error) via _write_primitive.
-        if k == K_INT and tlf_small_int(v):
+        if f.conv != NULL or (c.lenient and (k == K_BOOL or k == K_BYTES)):
+            _write_host_value(w, f, k, <object>v, depth)
+        elif k == K_INT and tlf_small_int(v):
             _wint32(w, <int32_t>tlf_small_int_value(v))
         elif k == K_LONG and tlf_small_int(v):
             _wint64(w, <int64_t>tlf_small_int_value(v))
@@ -1057,6 +1227,20 @@ cdef int _write_fields(Writer w, CyCtor c, PyObject** vals, uint32_t* words,
         else:
             _write_primitive(w, k, <object>vals[i])
     return 0
+
+
+cdef int _write_host_value(Writer w, tlf_field* f, int k, object v,
+                           Py_ssize_t depth) except -1:
+    """A field of a host's class: its converter, and the host's lenient Bool and bytes."""
+    if f.conv != NULL:
+        v = (<object>f.conv).encode(v)
+    if k == K_BOOL:
+        return _wuint32(w, TLF_BOOL_TRUE if v else TLF_BOOL_FALSE)
+    if k == K_BYTES and isinstance(v, str):
+        v = P.utf8_of(v)
+    if f.sub != NULL:
+        return _write(w, <CyType>f.sub, v, depth)
+    return _write_primitive(w, k, v)
 
 
 cdef int _write_vector(Writer w, CyType t, object v, Py_ssize_t depth) except -1:

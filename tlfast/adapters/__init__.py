@@ -1,0 +1,1 @@
+"""Drop-in adapters for client libraries (DESIGN §4): tlfast.telethon, tlfast.pyrogram."""
