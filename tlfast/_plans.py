@@ -208,8 +208,8 @@ class CtorPlan:
         self.defaults = {}
         self.build = SLOTS
         self.template = None  # DICT, CALL: {attr: value when absent} in the host's order
-        # The host's lenient encode: a flag is present unless None or False (whatever the
-        # kind), Bool by truth, str accepted for bytes.
+        # The host's lenient encode: a flag is present unless None, or False for any kind
+        # but Bool; Bool by truth; str accepted for bytes.
         self.lenient = False
         self._cy = None
         self._py = None
@@ -289,7 +289,7 @@ def flags_from_values(plan, values):
         if f.flag >= 0:
             v = values[i]
             if lenient:
-                if v is not None and v is not False:
+                if v is not None and (v is not False or f.kind == BOOL):
                     words[f.flag] |= 1 << f.bit
                 else:
                     values[i] = None  # absent: nothing is written for it

@@ -223,7 +223,9 @@ def make_encoder(plan, engine):
         if f.flag < 0:
             continue
         mask = 1 << f.bit
-        if lenient:  # present unless None or False, whatever the kind
+        if lenient and f.kind == PL.BOOL:  # present unless None
+            emit(f"if a{i} is not None: fl{f.flag} |= {mask}")
+        elif lenient:  # present unless None or False
             emit(f"if a{i} is not None and a{i} is not False: fl{f.flag} |= {mask}")
             emit(f"else: a{i} = None")
         elif f.kind == PL.TRUE:

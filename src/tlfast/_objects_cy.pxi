@@ -90,9 +90,16 @@ cdef extern from *:
     static inline int tlf_set_dict(PyObject *obj, PyObject *d) {
         return PyObject_GenericSetDict(obj, d, NULL);
     }
-    /* Days since 1970-01-01 -> civil date (proleptic Gregorian; H. Hinnant's algorithm). */
-    static void tlf_civil(long long z, int *y, int *m, int *d) {
-        long long era, doe, yoe, doy, mp;
+    /* Seconds since 1970-01-01 UTC -> civil date and time (proleptic Gregorian; the
+       date part is H. Hinnant's days-to-civil algorithm). Floor division throughout. */
+    static void tlf_civil(long long secs, int *y, int *m, int *d, int *hh, int *mm, int *ss) {
+        long long era, doe, yoe, doy, mp, z, rem;
+        z = secs / 86400;
+        rem = secs % 86400;
+        if (rem < 0) { rem += 86400; z -= 1; }
+        *hh = (int)(rem / 3600);
+        *mm = (int)(rem / 60 % 60);
+        *ss = (int)(rem % 60);
         z += 719468;
         era = (z >= 0 ? z : z - 146096) / 146097;
         doe = z - era * 146097;
@@ -118,7 +125,7 @@ cdef extern from *:
     bint tlf_small_int(PyObject* v)
     long tlf_small_int_value(PyObject* v)
     int tlf_set_dict(object obj, object d) except -1
-    void tlf_civil(long long z, int* y, int* m, int* d)
+    void tlf_civil(long long secs, int* y, int* m, int* d, int* hh, int* mm, int* ss)
     int tlf_enter_recursion() except -1
     void tlf_leave_recursion()
     # (Cython reads <PyObject*>True as the C integer 1: name the singletons in C.)
@@ -768,12 +775,9 @@ cdef object _read_delegated(Reader r, object delegate, Py_ssize_t pos):
 
 cdef object _epoch_datetime(long long secs):
     """What datetime.fromtimestamp(secs, timezone.utc) gives, without the calls."""
-    cdef long long days = secs // 86400
-    cdef int y, m, d
-    secs -= days * 86400
-    tlf_civil(days, &y, &m, &d)
-    return datetime_new(y, m, d, <int>(secs // 3600), <int>(secs // 60 % 60),
-                        <int>(secs % 60), 0, get_utc())
+    cdef int y, m, d, hh, mm, ss
+    tlf_civil(secs, &y, &m, &d, &hh, &mm, &ss)
+    return datetime_new(y, m, d, hh, mm, ss, 0, get_utc())
 
 
 cdef int _read_body(Reader r, CyCtor c, object obj, Py_ssize_t* at,
@@ -1161,8 +1165,8 @@ cdef bint _flags(CyCtor c, PyObject** vals, uint32_t* words) noexcept:
         if f.word < 0:
             continue
         v = vals[i]
-        if c.lenient:  # the host's rule: present unless None or False, whatever the kind
-            if v != TLF_PY_NONE and v != TLF_PY_FALSE:
+        if c.lenient:  # the host's rule: present unless None, or False but for a Bool
+            if v != TLF_PY_NONE and (v != TLF_PY_FALSE or f.kind == K_BOOL):
                 words[f.word] |= f.mask
             else:
                 vals[i] = TLF_PY_NONE

@@ -280,8 +280,9 @@ def _element_annotation(text):
 
 
 def _init_spec(gen, desc):
-    """(parameters of the generated ``__init__`` in order, whether it only assigns them):
-    such a class can be built from a template without running it."""
+    """(the attributes the generated ``__init__`` sets, in its order, whether it only
+    assigns its parameters): such a class can be built from a template without running
+    it, and its ``vars()`` then lists the attributes in the same order."""
     init = vars(gen).get("__init__")
     if init is None:
         return [], True
@@ -298,6 +299,8 @@ def _init_spec(gen, desc):
         and isinstance(st.targets[0], ast.Attribute) and st.targets[0].value.id == "self"
         and isinstance(st.value, ast.Name) and st.value.id == st.targets[0].attr
         for st in body)
+    if plain:
+        names = [st.targets[0].attr for st in body]
     return names, plain
 
 
@@ -335,6 +338,10 @@ def _layer():
     key = ("telethon", version, LAYER, len(tlobjects), ids)
     value, hit = C.cached(key, lambda: _rebuild(tlobjects))
     lines, attrs, delegated, dates, inits = value
+    # Only verified lines: delegated ids are read by Telethon before any type check, and
+    # objects of their classes write themselves, so nothing needs their (unverified) lines.
+    lines = [(f, ln) for f, ln in lines
+             if int(re.match(r"[\w.]+#([0-9a-f]+)", ln).group(1), 16) in attrs]
     info = {"host": "telethon", "version": version, "layer": LAYER,
             "cache": "hit" if hit else "built"}
     return lines, attrs, delegated, dates, inits, info
