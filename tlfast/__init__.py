@@ -22,9 +22,12 @@ May use: errors, _plans, _backend, _codec, schema, schemas.
 #  8  schema                  Schema, its classes and namespaces; the bundled schemas
 #  9  schemas, _stubgen       tlfast.schemas.api / .mtproto, loaded on first use; .pyi writer
 # 10  tlfast                  this file: the public names
-# 11  _payloads               benchmark payloads
-# 12  _bench                  python -m tlfast bench
-# 13  __main__                the command line
+# 11  adapters._common        drop-in adapters: what every host needs (DESIGN §4)
+# 12  adapters.telethon       the Telethon drop-in
+# 13  adapters, telethon      the adapters' package; tlfast.telethon, its entry point
+# 14  _payloads               benchmark payloads
+# 15  _bench                  python -m tlfast bench
+# 16  __main__                the command line
 
 from . import _backend, _codec
 from .errors import TLDecodeError, TLEncodeError, TLError, UnknownConstructorError

@@ -1,1 +1,4 @@
-"""Drop-in adapters for client libraries (DESIGN §4): tlfast.telethon, tlfast.pyrogram."""
+"""Drop-in adapters for client libraries (DESIGN §4): tlfast.telethon, tlfast.pyrogram.
+
+May use: nothing.
+"""

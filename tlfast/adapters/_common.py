@@ -13,8 +13,10 @@
 - ``dual_error``: exception classes that are a tlfast error *and* what the host's callers
   catch, and ``as_dual`` to turn one into the other on the way out of a seam.
 
-A host module (``tlfast/adapters/pyrogram.py``) describes its host with these; the engines
+A host module (``tlfast/adapters/telethon.py``) describes its host with these; the engines
 learn nothing about any host.
+
+May use: _plans, _codec, _tlparse, schema.
 """
 
 import marshal

@@ -22,10 +22,13 @@ Telethon's core objects (``rpc_result``, which keeps raw bytes for ``read_result
 ``gzip_packed``, ``msg_container``) and every class that does not verify are read by
 Telethon's own ``from_reader``; objects the encoder has no plan for write themselves
 (``_bytes()``), as users' custom requests and Telethon's ``_OpaqueRequest`` do.
+
+May use: errors, _plans, _backend, adapters._common.
 """
 
 import ast
 import re
+import struct
 import sys
 import threading
 import warnings
@@ -368,7 +371,7 @@ def _date_converter():
 
     utc = timezone.utc
     serialize = TLObject.serialize_datetime  # the host's own rules (naive = UTC, wraps)
-    unpack = __import__("struct").Struct("<i").unpack
+    unpack = struct.Struct("<i").unpack
 
     def decode(value):
         return datetime.fromtimestamp(value, utc)  # == Telethon's _EPOCH + timedelta
