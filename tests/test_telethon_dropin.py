@@ -77,7 +77,7 @@ def same(a, b, path="$"):
     """Identical classes and ``vars()``, recursively (as dicts: the pure engine sets the
     attributes in wire order, not in the order of the class's ``__init__``)."""
     assert type(a) is type(b), f"{path}: {type(a).__name__} != {type(b).__name__}"
-    if isinstance(a, list):
+    if isinstance(a, (list, tuple)):
         assert len(a) == len(b), f"{path}: {len(a)} != {len(b)} elements"
         for i, (x, y) in enumerate(zip(a, b)):
             same(x, y, f"{path}[{i}]")
@@ -143,3 +143,263 @@ def test_every_constructor_decodes_and_encodes_as_telethon(backend, chunk, sweep
         assert TT.report()["fallbacks"] == 0  # the engine did it all
     finally:
         TT.uninstall()
+
+
+# --- Telethon's lenient values on encode ----------------------------------------------------
+def _peer():
+    return types.InputPeerUser(user_id=5, access_hash=-7)
+
+
+LENIENT = [
+    # dates: datetime (aware, naive = UTC), date, float, int, None (0), timedelta is relative
+    # to now (tested apart below)
+    types.UpdateShortMessage(id=1, user_id=2, message="m", pts=3, pts_count=1, date=d)
+    for d in (datetime.datetime(2024, 5, 6, 7, 8, 9, tzinfo=datetime.timezone.utc),
+              datetime.datetime(2024, 5, 6, 7, 8, 9),
+              datetime.date(2024, 5, 6), 1714979289.9, 1714979289, None, 0,
+              datetime.datetime(2100, 1, 1))  # wraps past 2**31, as Telethon does
+] + [
+    # str for bytes; bytes for string
+    types.InputDocument(id=1, access_hash=2, file_reference="référence"),
+    types.InputPeerPhotoFileLocation(peer=_peer(), photo_id=3, big=1),  # true by truth
+    functions.messages.SendMessageRequest(peer=_peer(), message=b"bytes text", random_id=9),
+    # a flag present unless None or False: 0, '' and [] are present; False is absent
+    functions.messages.SendMessageRequest(peer=_peer(), message="", random_id=9, entities=[],
+                                          reply_to=None, schedule_date=0, silent=False),
+    # Bool by truth, and a flagged Bool is present unless None (False is sent)
+    types.PeerNotifySettings(show_previews=0, silent=False, mute_until=None),
+    types.PeerNotifySettings(show_previews="yes", silent=[], stories_muted=False),
+]
+
+
+@pytest.mark.parametrize("i", range(len(LENIENT)))
+def test_lenient_values_encode_as_telethon(backend, i):
+    obj = LENIENT[i]
+    TT.uninstall()
+    want = bytes(obj)
+    TT.install(backend=backend)
+    try:
+        assert bytes(obj) == want
+        assert TT.report()["fallbacks"] == 0  # tlfast wrote it, not Telethon's own code
+    finally:
+        TT.uninstall()
+
+
+def test_timedelta_date_is_from_now(installed):
+    obj = types.UpdateShortMessage(id=1, user_id=2, message="m", pts=3, pts_count=1,
+                                   date=datetime.timedelta(days=1))
+    sent = struct.unpack_from("<i", bytes(obj), 4 + 4 + 4 + 8 + 4 + 4 + 4)[0]  # id..pts_count
+    assert abs(sent - (datetime.datetime.now().timestamp() + 86400)) < 5
+
+
+# --- errors keep Telethon's control flow ----------------------------------------------------
+def test_unknown_constructor_is_telethons_type_not_found(installed):
+    data = b"\x01\x02\x03\x04rest"
+    r = BinaryReader(b"\0" * 4 + data)
+    r.read_int()
+    with pytest.raises(TypeNotFoundError) as info:
+        r.tgread_object()
+    err = info.value
+    assert isinstance(err, tlfast.TLDecodeError) and isinstance(err, tlfast.UnknownConstructorError)
+    assert err.invalid_constructor_id == 0x04030201 and err.remaining == data
+    assert r.tell_position() == 4  # at the id, as Telethon leaves it
+    # nested: the message's media has an unknown id
+    msg = types.Message(id=1, peer_id=types.PeerUser(1), date=None, message="",
+                        media=types.MessageMediaUnsupported())
+    raw = bytes(msg).replace(struct.pack("<I", types.MessageMediaUnsupported.CONSTRUCTOR_ID),
+                             struct.pack("<I", 0x0BADF00D))
+    with pytest.raises(TypeNotFoundError) as info:
+        BinaryReader(raw).tgread_object()
+    assert info.value.invalid_constructor_id == 0x0BADF00D and info.value.path == "message.media"
+
+
+def test_truncated_input_is_a_buffer_error(installed):
+    data = bytes(types.User(id=1, first_name="a long enough name", phone="123"))
+    for cut in (2, 10, len(data) - 1):
+        with pytest.raises(BufferError) as info:
+            BinaryReader(data[:cut]).tgread_object()
+        assert isinstance(info.value, tlfast.TLDecodeError)
+
+
+def test_wrong_value_on_encode_is_a_type_error(installed):
+    # Telethon's own test (tests/telethon/tl/test_serialization.py): a nested int where an
+    # InputUser is expected.
+    req = functions.messages.GetCommonChatsRequest(user_id=123, max_id=0, limit=10)
+    with pytest.raises(TypeError) as info:
+        bytes(req)
+    assert isinstance(info.value, tlfast.TLEncodeError)
+    with pytest.raises(TypeError):
+        bytes(types.PeerUser(user_id="five"))
+
+
+def test_what_tlfast_refuses_and_telethon_takes_is_telethons(installed):
+    # True for an int (struct.pack takes a bool): Telethon's own bytes, counted.
+    obj = types.PeerUser(user_id=True)
+    TT.uninstall()
+    want = bytes(obj)
+    TT.install()
+    assert bytes(obj) == want and TT.report()["fallbacks"] == 1
+
+
+def test_decode_where_tlfast_is_stricter_than_telethon(installed):
+    # Telethon does not check a vector's id, nor that a field's constructor is of its type.
+    data = bytearray(bytes(types.Updates(updates=[], users=[], chats=[], date=None, seq=1)))
+    data[4:8] = b"\0\0\0\0"
+    TT.uninstall()
+    want = BinaryReader(bytes(data)).tgread_object()
+    TT.install()
+    same(want, BinaryReader(bytes(data)).tgread_object())
+    assert TT.report()["fallbacks"] == 1
+
+
+# --- objects tlfast does not own --------------------------------------------------------------
+class CustomRequest(functions.messages.GetAllStickersRequest.__mro__[1]):  # a TLRequest
+    CONSTRUCTOR_ID = 0x12345678
+
+    def _bytes(self):
+        return struct.pack("<Ii", self.CONSTRUCTOR_ID, 42)
+
+
+def test_users_own_requests_write_themselves(installed):
+    assert bytes(CustomRequest()) == struct.pack("<Ii", 0x12345678, 42)
+    wrapped = functions.InvokeWithLayerRequest(layer=229, query=CustomRequest())
+    assert bytes(wrapped) == struct.pack("<Ii", 0xDA9B0D0D, 229) + bytes(CustomRequest())
+    from telethon.network.mtprotostate import _OpaqueRequest
+
+    after = functions.InvokeAfterMsgRequest(msg_id=5, query=_OpaqueRequest(b"\1\2\3\4"))
+    assert bytes(after) == struct.pack("<Iq", 0xCB9F372D, 5) + b"\1\2\3\4"
+
+
+# --- install / uninstall --------------------------------------------------------------------
+def test_import_does_not_import_telethon():
+    import subprocess
+    import sys
+
+    code = ("import sys, tlfast.telethon as t; assert 'telethon' not in sys.modules; "
+            "assert not t.installed() and t.report() == {}")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_uninstall_restores_the_same_objects(backend):
+    TT.uninstall()
+    read, to_bytes = BinaryReader.__dict__["tgread_object"], TLObject.__dict__["__bytes__"]
+    TT.install(backend=backend)
+    assert TT.installed()
+    assert BinaryReader.__dict__["tgread_object"] is not read
+    assert TLObject.__dict__["__bytes__"] is not to_bytes
+    assert TT.install(backend=backend) == TT.report()  # idempotent
+    TT.uninstall()
+    assert not TT.installed() and TT.report() == {}
+    assert BinaryReader.__dict__["tgread_object"] is read
+    assert TLObject.__dict__["__bytes__"] is to_bytes
+    TT.uninstall()  # a no-op
+
+
+def test_install_from_eight_threads(backend):
+    TT.uninstall()
+    read = BinaryReader.__dict__["tgread_object"]
+    barrier = threading.Barrier(8)
+    reports, errors = [], []
+
+    def go():
+        try:
+            barrier.wait()
+            reports.append(TT.install(backend=backend))
+            reports.append(BinaryReader.__dict__["tgread_object"])
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=go) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    try:
+        assert not errors and len(reports) == 16
+        assert len({id(f) for f in reports[1::2]}) == 1  # patched once
+        assert all(r == reports[0] for r in reports[0::2])
+    finally:
+        TT.uninstall()
+    assert BinaryReader.__dict__["tgread_object"] is read
+
+
+def test_report_and_schema(installed):
+    report = TT.report()
+    assert report["backend"] == _backend.engine(installed.report()["backend"]).NAME
+    assert report["seams"] == ["BinaryReader.tgread_object", "TLObject.__bytes__"]
+    assert report["version"] == telethon.__version__ and report["cache"] in ("hit", "built")
+    s = TT.schema()
+    assert isinstance(s, tlfast.Schema) and s.layer == 229
+    assert s["replyInlineMarkup"].id == 0xB2B15770  # new in 229, not in the bundled 228
+    assert 0xB2B15770 not in tlfast.schemas.api
+    assert not s.id_mismatches or all(d.name in ("ipPortSecret", "accessPointRule",
+                                                 "help.configSimple")
+                                      for d in s.id_mismatches)
+
+
+# --- the receive path: encrypted frames -> decrypt_message_data -> read_result ---------------
+def _receive_bodies():
+    import gzip
+
+    from tlfast import _bench
+
+    messages = _bench.tlfast_data("messages_100")  # messages.messages, 60 KB
+
+    def message(msg_id, body):
+        return struct.pack("<qii", msg_id, 1, len(body)) + body
+
+    def rpc_result(req_msg_id, body):
+        return struct.pack("<Iq", 0xF35C6D01, req_msg_id) + body
+
+    gzipped = struct.pack("<I", 0x3072CFA1) + bytes(TLObject.serialize_bytes(gzip.compress(messages)))
+    update = bytes(types.UpdateShort(update=types.UpdateUserTyping(
+        user_id=1, action=types.SendMessageTypingAction()), date=None))
+    container = struct.pack("<Ii", 0x73F1F8DC, 3) + message(11, rpc_result(101, gzipped)) \
+        + message(13, update) + message(15, rpc_result(104, messages))
+    vector_long = rpc_result(102, struct.pack("<Iiqq", 0x1CB5C415, 2, 7, -8))
+    error = rpc_result(103, bytes(types.RpcError(error_code=420, error_message="FLOOD_WAIT_3")))
+    return [container, vector_long, error, gzipped]
+
+
+def _receive(bodies):
+    """Every frame through a fresh MTProtoState, then read_result by its request."""
+    from tlfast import _bench
+
+    history = functions.messages.GetHistoryRequest(
+        peer=_peer(), offset_id=0, offset_date=None, add_offset=0, limit=100, max_id=0,
+        min_id=0, hash=0)
+    requests = {101: history, 102: functions.photos.DeletePhotosRequest(id=[]), 103: history,
+                104: history}
+    new_state, frames = _bench.telethon_server_frames(bodies)
+    state = new_state()
+    out = []
+    for frame in frames:
+        msg = state.decrypt_message_data(frame)
+        items = getattr(msg.obj, "messages", None) or [msg]
+        results = []
+        for item in items:
+            obj = item.obj
+            if getattr(obj, "body", None) is not None:
+                with BinaryReader(obj.body) as reader:
+                    results.append(requests[obj.req_msg_id].read_result(reader))
+            elif getattr(obj, "data", None) is not None:  # gzip_packed at the top level
+                results.append(BinaryReader(obj.data).tgread_object())
+        out.append((msg, results))
+    return out
+
+
+def test_receive_path_as_telethon(backend):
+    bodies = _receive_bodies()
+    TT.uninstall()
+    want = _receive(bodies)
+    kinds = [type(m.obj).__name__ for m, _ in want]
+    assert kinds == ["MessageContainer", "RpcResult", "RpcResult", "GzipPacked"]
+    assert [type(r).__name__ for r in want[0][1]] == ["Messages", "Messages"]
+    assert want[1][1] == [[7, -8]] and want[2][0].obj.error.error_code == 420
+    TT.install(backend=backend)
+    try:
+        got = _receive(bodies)
+        assert TT.report()["fallbacks"] == 0
+    finally:
+        TT.uninstall()
+    same(want, got)

@@ -181,6 +181,43 @@ def telethon_case(payload):
 
 
 # kurigram (Pyrogram fork; the module is still called pyrogram) ------------------------
+def telethon_server_frames(bodies, seed=1):
+    """Real encrypted server frames for Telethon's receive path: ``(new_state, frames)``,
+    where ``new_state()`` makes a fresh ``MTProtoState`` (a random 256-byte auth key,
+    seeded) that ``decrypt_message_data`` accepts each frame of; one frame per TL body
+    (salt, session id, msg_id, seq_no, length, body, padding; MTProto 2.0, server side)."""
+    import collections
+    import hashlib
+    import logging
+    import random
+    import struct
+
+    from telethon.crypto import AES, AuthKey
+    from telethon.network.mtprotostate import MTProtoState
+
+    rng = random.Random(seed)
+    key = AuthKey(bytes(rng.getrandbits(8) for _ in range(256)))
+    session = rng.getrandbits(63)
+    loggers = collections.defaultdict(lambda: logging.getLogger("tlfast.bench"))
+    now = int(time.time())
+
+    def new_state():
+        state = MTProtoState(key, loggers)
+        state.id = session
+        return state
+
+    frames = []
+    for n, body in enumerate(bodies):
+        msg_id = (now << 32) | (4 * n + 1)  # odd: from the server
+        data = struct.pack("<qqqii", 0, session, msg_id, 2 * n + 1, len(body)) + body
+        data += bytes(-(len(data) + 12) % 16 + 12)
+        msg_key = hashlib.sha256(key.key[96:128] + data).digest()[8:24]
+        aes_key, aes_iv = MTProtoState._calc_key(key.key, msg_key, False)
+        frames.append(struct.pack("<Q", key.key_id) + msg_key
+                      + AES.encrypt_ige(data, aes_key, aes_iv))
+    return new_state, frames
+
+
 def kurigram_case(payload):
     import logging
 

@@ -407,70 +407,97 @@ def install(*, backend=None):
     with _lock:
         if _state is not None:
             return report()
-        import telethon  # noqa: F401  (its patched Message classes are in tlobjects then)
         from telethon.extensions import BinaryReader
         from telethon.tl.alltlobjects import tlobjects
-        from telethon.tl.core import core_objects
         from telethon.tl.tlobject import TLObject
 
         engine = _backend.engine(backend)
-        lines, attrs, delegated, dates, inits, info = _layer()
-        if info["version"].split(".")[:2] != ["1", "45"]:
-            warnings.warn(f"tlfast.telethon was tested with Telethon 1.45, not "
-                          f"{info['version']}: every class is verified, those that fail "
-                          "are left to Telethon", RuntimeWarning, stacklevel=2)
+        built = _build(engine)
         host = _Host()
-        delegated = dict(delegated)
-        classes, build, converters = {}, {}, {}
-        date = _date_converter()
-        for cid, names in attrs.items():
-            cls = tlobjects.get(cid)
-            params, plain, trues = inits[cid]
-            if cls is None or not set(names) <= set(params):
-                delegated[cid] = "its class is not what was verified"
-                continue
-            classes[cid] = (cls, names)
-            gen = next((k for k in cls.__mro__ if "from_reader" in vars(k)), cls)
-            mode = PL.DICT if plain and cls is gen else PL.CALL
-            # Every attribute at its value when absent, in __init__'s order (as vars()
-            # shows it after Telethon's from_reader).
-            template = {p: None for p in params}
-            template.update((a, False) for a in trues)
-            build[cid] = (mode, template)
-            if dates.get(cid):
-                converters[cid] = {a: date for a in dates[cid]}
-        sch = C.host_schema(lines, info["layer"], classes, build=build,
-                            converters=converters, lenient=True)
-        orig_read = BinaryReader.__dict__["tgread_object"]
-        delegate = _make_delegate(BinaryReader, tlobjects, core_objects)
-        ids = set(delegated) | set(core_objects)
-        by_class = {cls: cid for cid, (cls, _) in classes.items()}
-        codec = C.host_codec(sch, {cid: delegate for cid in ids},
-                             _make_encode_hook(TLObject), _plan_finder(sch, by_class))
         reg = host.registry
         try:
-            reg.patch(BinaryReader, "tgread_object",
-                      _make_tgread_object(engine, codec, orig_read, tlobjects, host))
-            reg.patch(TLObject, "__bytes__",
-                      _make_bytes(engine, codec, TLObject.__dict__["__bytes__"], by_class, host))
+            reg.patch(BinaryReader, "tgread_object", _make_tgread_object(
+                engine, built.codec, BinaryReader.__dict__["tgread_object"], tlobjects, host))
+            reg.patch(TLObject, "__bytes__", _make_bytes(
+                engine, built.codec, TLObject.__dict__["__bytes__"], built.by_class, host))
         except BaseException:
             reg.restore()
             raise
-        info.update(backend=engine.NAME, served=len(classes), delegated=len(ids),
-                    delegated_reasons=_count(delegated.values(), core=len(core_objects)),
-                    built_by_call=sum(1 for m, _ in build.values() if m == PL.CALL),
-                    date_fields=sum(len(v) for v in converters.values()),
-                    seams=["BinaryReader.tgread_object", "TLObject.__bytes__"],
-                    cryptg=_has_cryptg())
-        if not info["cryptg"]:
-            warnings.warn("cryptg is not installed: Telethon's AES then dominates the "
-                          "receive path and the drop-in gains little (pip install cryptg)",
-                          RuntimeWarning, stacklevel=2)
-        host.info = info
-        host.schema = sch
-        host.codec = codec
+        host.info = dict(built.info, seams=["BinaryReader.tgread_object", "TLObject.__bytes__"])
+        host.schema = built.schema
         _state = host
         return report()
+
+
+class _Built:
+    """What install() derives for one engine: kept for the process, so that installing
+    again (after uninstall) finds its plans compiled."""
+
+    def __init__(self, schema, codec, by_class, info, key):
+        self.schema = schema
+        self.codec = codec
+        self.by_class = by_class
+        self.info = info
+        self.key = key
+
+
+_built = {}  # engine name -> _Built
+
+
+def _build(engine):
+    import telethon  # noqa: F401  (its patched Message classes are in tlobjects then)
+    from telethon.extensions import BinaryReader
+    from telethon.tl.alltlobjects import tlobjects
+    from telethon.tl.core import core_objects
+    from telethon.tl.tlobject import TLObject
+
+    key = (len(tlobjects), tuple(tlobjects.values())[-1], tuple(core_objects.values()))
+    hit = _built.get(engine.NAME)
+    if hit is not None and hit.key == key:  # a class registered since: derive again
+        return hit
+    lines, attrs, delegated, dates, inits, info = _layer()
+    if info["version"].split(".")[:2] != ["1", "45"]:
+        warnings.warn(f"tlfast.telethon was tested with Telethon 1.45, not "
+                      f"{info['version']}: every class is verified, those that fail "
+                      "are left to Telethon", RuntimeWarning, stacklevel=3)
+    delegated = dict(delegated)
+    classes, build, converters = {}, {}, {}
+    date = _date_converter()
+    for cid, names in attrs.items():
+        cls = tlobjects.get(cid)
+        params, plain, trues = inits[cid]
+        if cls is None or not set(names) <= set(params):
+            delegated[cid] = "its class is not what was verified"
+            continue
+        classes[cid] = (cls, names)
+        gen = next((k for k in cls.__mro__ if "from_reader" in vars(k)), cls)
+        mode = PL.DICT if plain and cls is gen else PL.CALL
+        # Every attribute at its value when absent, in __init__'s order (as vars() shows
+        # it after Telethon's from_reader).
+        template = {p: None for p in params}
+        template.update((a, False) for a in trues)
+        build[cid] = (mode, template)
+        if dates.get(cid):
+            converters[cid] = {a: date for a in dates[cid]}
+    # Ids Telethon knows that are not served here (its core objects too) are read by
+    # Telethon's own from_reader, before any check of ours.
+    delegated.update((cid, "a core object of Telethon's") for cid in core_objects)
+    sch = C.host_schema(lines, info["layer"], classes, build=build, converters=converters,
+                        lenient=True)
+    by_class = {cls: cid for cid, (cls, _) in classes.items()}
+    codec = C.host_codec(sch, dict.fromkeys(delegated, _make_delegate(BinaryReader, tlobjects,
+                                                                      core_objects)),
+                         _make_encode_hook(TLObject), _plan_finder(sch, by_class))
+    info.update(backend=engine.NAME, served=len(classes), delegated=len(delegated),
+                delegated_reasons=_count(delegated.values()),
+                built_by_call=sum(1 for m, _ in build.values() if m == PL.CALL),
+                date_fields=sum(len(v) for v in converters.values()), cryptg=_has_cryptg())
+    if not info["cryptg"]:
+        warnings.warn("cryptg is not installed: Telethon's AES then dominates the receive "
+                      "path and the drop-in gains little (pip install cryptg)",
+                      RuntimeWarning, stacklevel=3)
+    built = _built[engine.NAME] = _Built(sch, codec, by_class, info, key)
+    return built
 
 
 def uninstall():
@@ -497,8 +524,8 @@ def report():
     return out
 
 
-def _count(values, core):
-    out = {"a core object of Telethon's": core} if core else {}
+def _count(values):
+    out = {}
     for v in values:
         out[v] = out.get(v, 0) + 1
     return out
@@ -560,7 +587,10 @@ def _make_tgread_object(engine, codec, orig_read, tlobjects, host):
                 host.fallbacks += 1
                 return orig_read(self)
             self.set_position(exc.offset)  # where Telethon leaves it
-            raise C.as_dual(exc, errors["unknown"], (str(exc),)) from None
+            err = C.as_dual(exc, errors["unknown"], (str(exc),))
+            err.invalid_constructor_id = exc.constructor_id  # TypeNotFoundError's own
+            err.remaining = data[exc.offset:]
+            raise err from None
         except TLTruncatedError as exc:
             raise C.as_dual(exc, errors["truncated"], (str(exc),)) from None
         except TLDecodeError as exc:
