@@ -154,9 +154,10 @@ class HostBinding:
 
     - ``classes`` {TL name: (the host's class, [attribute of each stored parameter, in
       wire order])};
-    - ``build`` {TL name: (DICT or CALL, template)} for classes without ``__slots__``
-      (the others are filled slot by slot); a template maps every attribute to its value
-      when absent, in the order the host's ``__init__`` sets them;
+    - ``build`` {TL name: (DICT or CALL, template[, finish])} for classes without
+      ``__slots__`` (the others are filled slot by slot); a template maps every attribute
+      to its value when absent, in the order the host's ``__init__`` sets them; ``finish``
+      (CtorPlan.finish) completes a DICT-built dict;
     - ``converters`` {TL name: {attribute: Converter}};
     - ``lenient``: the host's encode rules (CtorPlan.lenient)."""
 
@@ -172,7 +173,8 @@ class HostBinding:
         """Give ``plan`` (compiled with the host's attribute names) the host's build."""
         mode = self.build.get(plan.name)
         if mode is not None:
-            plan.build, plan.template = mode
+            plan.build, plan.template = mode[:2]
+            plan.finish = mode[2] if len(mode) > 2 else None
         conv = self.converters.get(plan.name)
         if conv:
             for f in plan.fields:
@@ -186,7 +188,7 @@ class CtorPlan:
     __slots__ = (
         "id", "name", "cls", "fields", "is_function", "schema", "definition",
         "flag_fields", "shared_groups", "min_size", "defaults", "build", "template",
-        "lenient", "_cy", "_py",
+        "finish", "lenient", "_cy", "_py",
     )
 
     def __init__(self, definition, schema):
@@ -208,6 +210,9 @@ class CtorPlan:
         self.defaults = {}
         self.build = SLOTS
         self.template = None  # DICT, CALL: {attr: value when absent} in the host's order
+        # DICT: the host's callable, given the filled dict before it becomes the object's
+        # __dict__ (what a host class's __init__ derives from the fields), or None.
+        self.finish = None
         # The host's lenient encode: a flag is present unless None, or False for any kind
         # but Bool; Bool by truth; str accepted for bytes.
         self.lenient = False

@@ -101,6 +101,9 @@ def make_decoder(plan, engine):
         ns["EXTRA"] = extra  # attributes the host's class has beyond the TL fields
         head.append("o.__dict__.update(EXTRA)")
     tail = ["r._pos = pos", "return host_cls(**o.__dict__)" if call else "return o"]
+    if plan.finish is not None:
+        ns["finish"] = plan.finish
+        tail.insert(1, "finish(o.__dict__)")
     return _function(ns, "dec(r, depth)", head, body, tail)
 
 

@@ -211,6 +211,7 @@ cdef class CyCtor:
     cdef tuple attrs          # Python attribute names, for instances of subclasses
     cdef int build            # PL.SLOTS, DICT or CALL
     cdef object template      # DICT, CALL: {attr: value when absent}
+    cdef object finish        # DICT: the host's callable completing the dict, or None
     cdef object delegate      # a host's reader for this id (Codec.delegates): no fields
     cdef bint lenient         # the host's lenient encode rules (PL.CtorPlan.lenient)
     cdef tlf_group* groups
@@ -341,6 +342,7 @@ cdef CyCtor _build_ctor(object plan):
     c.attrs = tuple(f.attr for f in fields)
     c.build = plan.build
     c.template = plan.template
+    c.finish = plan.finish
     c.lenient = bool(plan.lenient)
     if c.build != PL.SLOTS and not isinstance(c.template, dict):
         raise TypeError(f"{plan.name}: a dict-built constructor needs a template dict")
@@ -761,6 +763,8 @@ cdef object _read_host_ctor(Reader r, CyCtor c, Py_ssize_t depth):
         raise
     if c.build == K_CALL:
         return c.cls(**d)
+    if c.finish is not None:
+        c.finish(d)
     obj = tlf_alloc(c.cls)
     tlf_set_dict(obj, d)
     return obj

@@ -384,6 +384,88 @@ def _date_converter():
     return PL.Converter(PL.EPOCH_DATETIME, decode, encode)
 
 
+# --- Telethon's patched Message, MessageService and MessageEmpty ---------------------------
+def _message_fast_path(cls, names, trues):
+    """(DICT, template, finish) for one of Telethon's patched message classes, when building
+    from a template and ``finish`` gives exactly what calling the class gives (checked
+    here, on every kind of peer and sender); else None, and the class is called.
+
+    Their ``__init__`` (telethon/tl/custom/message.py) sets 72 attributes: the template,
+    taken from an instance, holds them; ``finish`` does what it derives from the fields:
+    ``out`` as a bool, ``media`` None for MessageMediaEmpty, the chat and the sender id
+    (through ``utils.get_peer_id``, which it must call as Telethon does: it may rewrite an
+    unmarked peer id in place)."""
+    from telethon import utils
+    from telethon.tl import types
+
+    if not issubclass(cls, types.Message.__mro__[1]) or "_sender_id" not in _instance_vars(cls):
+        return None  # not the custom Message this was written against
+    template = _instance_vars(cls)
+    for a in names:
+        template[a] = False if a in trues else None
+    get_peer_id = utils.get_peer_id
+    PeerUser = types.PeerUser
+    MessageMediaEmpty = types.MessageMediaEmpty
+
+    def finish(d):
+        out = d["out"]
+        d["out"] = bool(out)
+        media = d["media"]
+        if media is not None and isinstance(media, MessageMediaEmpty):
+            d["media"] = None
+        peer_id = d["peer_id"]
+        from_id = d["from_id"]
+        post = d["post"]
+        sender_id = None
+        if from_id is not None:
+            sender_id = get_peer_id(from_id)
+        elif peer_id:
+            if post or (not out and isinstance(peer_id, PeerUser)):
+                sender_id = get_peer_id(peer_id)
+        d["_chat_peer"] = peer_id
+        d["_broadcast"] = post
+        d["_sender_id"] = sender_id
+
+    return (PL.DICT, template, finish) if _same_as_init(cls, names, trues, template, finish) else None
+
+
+def _instance_vars(cls):
+    try:
+        return dict(vars(cls(id=0, peer_id=None)))
+    except Exception:  # noqa: BLE001 - a class this does not know how to make: call it
+        return {}
+
+
+def _same_as_init(cls, names, trues, template, finish):
+    """The self-check: the fast path and the class's own __init__ agree on samples of
+    every peer kind (marked and unmarked ids), sender, ``post``, ``out`` and media."""
+    from telethon.tl import types
+
+    peers = [lambda: types.PeerUser(5), lambda: types.PeerChat(7), lambda: types.PeerChannel(9),
+             lambda: types.PeerChannel(-1000000000009), lambda: types.PeerChat(-7), lambda: None]
+    medias = [lambda: None, types.MessageMediaEmpty, types.MessageMediaUnsupported]
+    for peer in peers:
+        for sender in peers:
+            for flags in range(4):
+                for media in medias:
+                    def kwargs():
+                        kw = {a: (False if a in trues else None) for a in names}
+                        kw.update(id=1, peer_id=peer())
+                        for a, v in (("from_id", sender()), ("media", media()),
+                                     ("post", bool(flags & 1)), ("out", bool(flags & 2))):
+                            if a in kw:
+                                kw[a] = v
+                        return kw
+
+                    want = vars(cls(**kwargs()))
+                    d = dict(template)
+                    d.update(kwargs())
+                    finish(d)
+                    if d != want or list(d) != list(want):
+                        return False
+    return True
+
+
 # --- install ----------------------------------------------------------------------------
 def _error_classes():
     global _errors
@@ -462,6 +544,7 @@ def _build(engine):
                       "are left to Telethon", RuntimeWarning, stacklevel=3)
     delegated = dict(delegated)
     classes, build, converters = {}, {}, {}
+    fast = 0
     date = _date_converter()
     for cid, names in attrs.items():
         cls = tlobjects.get(cid)
@@ -471,12 +554,15 @@ def _build(engine):
             continue
         classes[cid] = (cls, names)
         gen = next((k for k in cls.__mro__ if "from_reader" in vars(k)), cls)
-        mode = PL.DICT if plain and cls is gen else PL.CALL
         # Every attribute at its value when absent, in __init__'s order (as vars() shows
         # it after Telethon's from_reader).
         template = {p: None for p in params}
         template.update((a, False) for a in trues)
-        build[cid] = (mode, template)
+        if plain and cls is gen:
+            build[cid] = (PL.DICT, template)
+        else:
+            build[cid] = _message_fast_path(cls, names, trues) or (PL.CALL, template)
+            fast += len(build[cid]) == 3
         if dates.get(cid):
             converters[cid] = {a: date for a in dates[cid]}
     # Ids Telethon knows that are not served here (its core objects too) are read by
@@ -490,7 +576,8 @@ def _build(engine):
                          _make_encode_hook(TLObject), _plan_finder(sch, by_class))
     info.update(backend=engine.NAME, served=len(classes), delegated=len(delegated),
                 delegated_reasons=_count(delegated.values()),
-                built_by_call=sum(1 for m, _ in build.values() if m == PL.CALL),
+                built_by_call=sum(1 for m in build.values() if m[0] == PL.CALL),
+                message_fast_path=fast,
                 date_fields=sum(len(v) for v in converters.values()), cryptg=_has_cryptg())
     if not info["cryptg"]:
         warnings.warn("cryptg is not installed: Telethon's AES then dominates the receive "
