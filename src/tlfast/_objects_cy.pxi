@@ -15,7 +15,11 @@ from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE, PyList_New, PyList_S
 from cpython.mem cimport PyMem_Malloc, PyMem_Calloc
 from libc.math cimport floor
 from cpython.dict cimport PyDict_Copy, PyDict_SetItem
-from cpython.datetime cimport import_datetime, datetime_new, get_utc
+from cpython.datetime cimport (
+    PyDateTime_CheckExact, datetime_day, datetime_hour, datetime_microsecond, datetime_minute,
+    datetime_month, datetime_new, datetime_second, datetime_tzinfo, datetime_year, get_utc,
+    import_datetime,
+)
 
 import sys
 
@@ -110,6 +114,22 @@ cdef extern from *:
         *m = (int)(mp < 10 ? mp + 3 : mp - 9);
         *y = (int)(yoe + era * 400 + (*m <= 2));
     }
+    /* Civil date -> days since 1970-01-01 (the inverse of tlf_civil's date part). */
+    static long long tlf_days(long long y, long long m, long long d) {
+        long long era, yoe, doy, doe;
+        y -= m <= 2;
+        era = (y >= 0 ? y : y - 399) / 400;
+        yoe = y - era * 400;
+        doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+        doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        return era * 146097 + doe - 719468;
+    }
+    /* The instance __dict__ (a new reference), or NULL without an exception. */
+    static PyObject* tlf_instance_dict(PyObject *obj) {
+        PyObject *d = PyObject_GenericGetDict(obj, NULL);
+        if (d == NULL) PyErr_Clear();
+        return d;
+    }
     #define TLF_PY_TRUE Py_True
     #define TLF_PY_FALSE Py_False
     #define TLF_PY_NONE Py_None
@@ -126,6 +146,9 @@ cdef extern from *:
     long tlf_small_int_value(PyObject* v)
     int tlf_set_dict(object obj, object d) except -1
     void tlf_civil(long long secs, int* y, int* m, int* d, int* hh, int* mm, int* ss)
+    long long tlf_days(long long y, long long m, long long d)
+    PyObject* tlf_instance_dict(object obj)
+    PyObject* PyDict_GetItem(PyObject* d, PyObject* key)
     int tlf_enter_recursion() except -1
     void tlf_leave_recursion()
     # (Cython reads <PyObject*>True as the C integer 1: name the singletons in C.)
@@ -212,6 +235,7 @@ cdef class CyCtor:
     cdef int build            # PL.SLOTS, DICT or CALL
     cdef object template      # DICT, CALL: {attr: value when absent}
     cdef object finish        # DICT: the host's callable completing the dict, or None
+    cdef bint from_dict       # DICT, CALL: fields may be read from the instance __dict__
     cdef object delegate      # a host's reader for this id (Codec.delegates): no fields
     cdef bint lenient         # the host's lenient encode rules (PL.CtorPlan.lenient)
     cdef tlf_group* groups
@@ -343,6 +367,7 @@ cdef CyCtor _build_ctor(object plan):
     c.build = plan.build
     c.template = plan.template
     c.finish = plan.finish
+    c.from_dict = c.build != PL.SLOTS and _dict_holds(cls, c.attrs)
     c.lenient = bool(plan.lenient)
     if c.build != PL.SLOTS and not isinstance(c.template, dict):
         raise TypeError(f"{plan.name}: a dict-built constructor needs a template dict")
@@ -1081,7 +1106,8 @@ cdef int _gather(CyCtor c, object obj, PyObject** vals, PyObject** held, Py_ssiz
     cdef tlf_field* f
     cdef tlf_group* g
     if c.build != K_SLOTS or not tlf_type_is(obj, c.cls):
-        _gather_slow(c, obj, vals, held, nheld)
+        if not c.from_dict or not tlf_type_is(obj, c.cls) or not _gather_dict(c, obj, vals, held, nheld):
+            _gather_slow(c, obj, vals, held, nheld)
         return _flags(c, vals, words)
     if c.nwords:
         memset(words, 0, c.nwords * sizeof(uint32_t))
@@ -1143,6 +1169,48 @@ cdef int _gather_slow(CyCtor c, object obj, PyObject** vals, PyObject** held,
                 raise P.missing_attr(f.name) from None
         raise
     return 0
+
+
+cdef bint _gather_dict(CyCtor c, object obj, PyObject** vals, PyObject** held,
+                       Py_ssize_t* nheld) except -1:
+    """A host object's fields straight from its __dict__ (what getattr finds there: no
+    class attribute of theirs is a data descriptor, see _dict_holds); False when one is
+    missing, for the getattr path and its error."""
+    cdef Py_ssize_t i
+    cdef PyObject* v
+    cdef PyObject* d = tlf_instance_dict(obj)
+    if d == NULL:
+        return False
+    try:
+        for i in range(c.n):
+            vals[i] = NULL
+            if not c.fields[i].stored:
+                continue
+            v = PyDict_GetItem(d, c.fields[i].name)
+            if v == NULL:
+                return False
+            tlf_incref(v)  # held: code run while writing could replace it in the dict
+            held[nheld[0]] = v
+            nheld[0] += 1
+            vals[i] = v
+    finally:
+        tlf_decref(d)
+    return True
+
+
+def _dict_holds(cls, attrs):
+    """Whether reading ``attrs`` from an instance's __dict__ is what getattr does: the
+    class has the usual attribute lookup and no data descriptor of those names (cold)."""
+    if cls.__getattribute__ is not object.__getattribute__ or hasattr(cls, "__getattr__"):
+        return False
+    for a in attrs:
+        for k in cls.__mro__:
+            if a in vars(k):
+                kind = type(vars(k)[a])
+                if hasattr(kind, "__set__") or hasattr(kind, "__delete__"):
+                    return False
+                break
+    return True
 
 
 cdef int _flags_slow(CyCtor c, PyObject** vals, uint32_t* words) except -1:
@@ -1240,6 +1308,14 @@ cdef int _write_fields(Writer w, CyCtor c, PyObject** vals, uint32_t* words,
 cdef int _write_host_value(Writer w, tlf_field* f, int k, object v,
                            Py_ssize_t depth) except -1:
     """A field of a host's class: its converter, and the host's lenient Bool and bytes."""
+    cdef long long secs
+    if f.conv_kind == K_EPOCH_DATETIME and k == K_INT and PyDateTime_CheckExact(v) and \
+            datetime_tzinfo(v) is get_utc() and datetime_microsecond(v) == 0:
+        # A whole second in UTC (what decoding makes): its epoch seconds, in C.
+        secs = tlf_days(datetime_year(v), datetime_month(v), datetime_day(v)) * 86400 \
+            + datetime_hour(v) * 3600 + datetime_minute(v) * 60 + datetime_second(v)
+        if -2147483648LL <= secs <= 2147483647LL:
+            return _wint32(w, <int32_t>secs)
     if f.conv != NULL:
         v = (<object>f.conv).encode(v)
     if k == K_BOOL:
