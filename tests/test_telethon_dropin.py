@@ -403,3 +403,19 @@ def test_receive_path_as_telethon(backend):
     finally:
         TT.uninstall()
     same(want, got)
+
+
+def test_bench_rows(backend):
+    """``python -m tlfast bench`` times Telethon with the drop-in beside stock Telethon;
+    every case is checked (same objects, same bytes) before it is timed."""
+    from tlfast import _bench
+
+    codec = "telethon+tlfast" + ("-python" if backend.NAME == "python" else "")
+    report = _bench.run(["messages_100"], ["telethon", codec], quick=True)
+    by = {(r["op"], r["codec"]): r for r in report["results"]}
+    for op in ("decode", "encode", "receive"):
+        for c in ("telethon", codec):
+            assert by[(op, c)]["status"] == "ok", by[(op, c)]
+        assert "ratio" in by[(op, codec)] and "target" in by[(op, codec)]
+    assert not TT.installed()  # installed only around its own samples
+    assert "receive" in _bench.format_table(report)

@@ -76,15 +76,15 @@ def _parser():
 
     b = sub.add_parser("bench", help="time the bundled payloads for tlfast and its peers",
                        description="Time the bundled realistic payloads (the ones benchmarks/ "
-                       "uses) for tlfast-cython, tlfast-python and, when installed, Telethon, "
-                       "kurigram and msgspec; print one table with ratios to Telethon.")
+                       "uses) for tlfast-cython, tlfast-python and, when installed, Telethon "
+                       "(alone and with tlfast's drop-in), kurigram and msgspec; print one "
+                       "table with ratios to Telethon.")
     b.add_argument("--quick", action="store_true", help="fewer, shorter samples (under 30 s)")
     b.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
     b.add_argument("--payload", action="append", metavar="NAME",
                    help="only this payload (repeatable); one of: " + ", ".join(_payload_names()))
     b.add_argument("--codec", action="append", metavar="NAME",
-                   help="only this codec (repeatable); one of: tlfast-cython, tlfast-python, "
-                   "telethon, kurigram, msgspec")
+                   help="only this codec (repeatable); one of: " + ", ".join(_bench.CODECS))
     b.set_defaults(run=cmd_bench)
 
     d = sub.add_parser("decode", help="TL bytes -> JSON",

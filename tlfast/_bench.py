@@ -11,6 +11,7 @@ encoded bytes equal to the reference), so a fast wrong answer never reaches the 
 May use: tlfast, _model, _plans, _codec_cy, _backend, schemas, _payloads.
 """
 
+import contextlib
 import gc
 import io
 import json
@@ -27,8 +28,13 @@ from ._payloads import PAYLOADS, build
 __all__ = ["CODECS", "OPS", "TARGETS", "LINEAR_SLACK", "Unavailable", "make_case", "run",
            "format_table", "machine_info", "missed_targets"]
 
-CODECS = ("tlfast-cython", "tlfast-python", "telethon", "kurigram", "msgspec")
+CODECS = ("tlfast-cython", "tlfast-python", "telethon", "telethon+tlfast",
+          "telethon+tlfast-python", "kurigram", "msgspec")
 OPS = ("decode", "encode")
+# Operations only some codecs have: "receive" is Telethon's receive path (an encrypted
+# server frame through MTProtoState.decrypt_message_data, then read_result), timed for
+# Telethon and Telethon with the drop-in; no row where no codec has it.
+EXTRA_OPS = ("receive",)
 REFERENCE = "telethon"
 
 # Issue 4's targets: (payload, op, codec) -> the highest acceptable ratio of the codec's
@@ -39,6 +45,15 @@ TARGETS = {
     ("messages_100", "encode", "tlfast-cython"): 0.06,
     ("messages_100", "encode", "tlfast-python"): 0.8,
     ("vector_long_100k", "decode", "tlfast-cython"): 0.10,
+    # Issue 8: Telethon with the drop-in (tlfast.telethon, Cython engine); "receive" with
+    # cryptg installed.
+    ("messages_100", "decode", "telethon+tlfast"): 0.20,
+    ("messages_100", "encode", "telethon+tlfast"): 0.35,
+    ("messages_100", "receive", "telethon+tlfast"): 0.30,
+    # The pure engine must never be slower than Telethon itself.
+    ("messages_100", "decode", "telethon+tlfast-python"): 1.0,
+    ("messages_100", "encode", "telethon+tlfast-python"): 1.0,
+    ("messages_100", "receive", "telethon+tlfast-python"): 1.0,
 }
 # "Cost grows linearly from 100 to 1000 messages" (the data grows 9.96x): met when the growth
 # stays under LINEAR_MAX (linear, with 20% slack), or, because absolute times of two payloads
@@ -57,7 +72,8 @@ class Unavailable(Exception):
 class Case:
     """One (payload, codec): zero-argument ``decode``/``encode`` callables and checks."""
 
-    def __init__(self, payload, codec, data, decode, encode, check_decode, check_encode):
+    def __init__(self, payload, codec, data, decode, encode, check_decode, check_encode,
+                 extra=None, context=None):
         self.payload = payload
         self.codec = codec
         self.data = data  # what decode() reads (TL bytes; msgpack for msgspec)
@@ -65,11 +81,22 @@ class Case:
         self.encode = encode
         self.check_decode = check_decode  # (result) -> None, AssertionError-free checks
         self.check_encode = check_encode
+        self.extra = extra or {}  # EXTRA_OPS this case has: {op: (fn, check)}
+        # What the codec's calls run inside (Telethon with the drop-in installed), entered
+        # around each sample, never inside the timed loop.
+        self.context = context or contextlib.nullcontext
+
+    def has(self, op):
+        return op in OPS or op in self.extra
 
     def fn(self, op):
+        if op in self.extra:
+            return self.extra[op][0]
         return self.decode if op == "decode" else self.encode
 
     def check(self, op, result):
+        if op in self.extra:
+            return self.extra[op][1](result)
         (self.check_decode if op == "decode" else self.check_encode)(result)
 
 
@@ -132,16 +159,30 @@ def _engine_name(module):
 
 
 # Telethon -----------------------------------------------------------------------------
-def telethon_case(payload):
+def telethon_case(payload, dropin=None):
+    """Stock Telethon, or with ``dropin`` ("cython" or "python") Telethon with tlfast's
+    drop-in installed on that engine (tlfast.telethon), around each sample only."""
     try:
         from telethon.extensions import BinaryReader
     except ImportError:
         raise Unavailable("not installed") from None
     import struct
 
+    context = None
+    if dropin is not None:
+        try:
+            engine = _backend.engine(dropin)
+        except ImportError as exc:
+            raise Unavailable(f"not built ({exc})") from None
+        context = _dropin_context(engine)
     value, type_ = build(payload)
     data = tlfast_data(payload)
+    extra = {}
     if type_ == "Vector<long>":
+        if dropin is not None:
+            # Telethon reads and writes it in loops of its own: no seam of the drop-in.
+            raise Unavailable("cannot: Telethon's own Vector<long> loop, not a seam")
+
         # Telethon's generated code reads a Vector<long> field with this loop.
         def decode():
             r = BinaryReader(data)
@@ -164,7 +205,8 @@ def telethon_case(payload):
             return BinaryReader(data).tgread_object()
 
         try:
-            obj = decode()
+            with (context or contextlib.nullcontext)():
+                obj = decode()
         except Exception as exc:  # noqa: BLE001 - a peer that cannot read it is reported
             raise Unavailable(f"cannot decode: {type(exc).__name__}: {exc}") from None
 
@@ -174,13 +216,58 @@ def telethon_case(payload):
         def check_decode(result):
             _expect(bytes(result) == data, "decoded object does not re-encode to the input")
 
+        if payload == "messages_100":
+            extra["receive"] = _telethon_receive(data)
+
     def check_encode(result):
         _expect(result == data, "encoded bytes differ from tlfast's")
 
-    return Case(payload, "telethon", data, decode, encode, check_decode, check_encode)
+    name = "telethon" if dropin is None else "telethon+tlfast" + ("-python" if dropin == "python" else "")
+    return Case(payload, name, data, decode, encode, check_decode, check_encode, extra, context)
 
 
-# kurigram (Pyrogram fork; the module is still called pyrogram) ------------------------
+def _dropin_context(engine):
+    from . import telethon as dropin
+
+    @contextlib.contextmanager
+    def installed():
+        dropin.uninstall()
+        dropin.install(backend=engine)
+        try:
+            yield
+        finally:
+            dropin.uninstall()
+
+    return installed
+
+
+def _telethon_receive(body):
+    """Telethon's receive path for an rpc_result holding ``body``: decrypt_message_data
+    on the encrypted frame, then read_result by the request (GetHistoryRequest)."""
+    import struct
+
+    from telethon.extensions import BinaryReader
+    from telethon.tl import functions, types
+
+    frame_body = struct.pack("<Iq", 0xF35C6D01, 7) + body
+    new_state, frames = telethon_server_frames([frame_body])
+    frame = frames[0]
+    request = functions.messages.GetHistoryRequest(
+        peer=types.InputPeerEmpty(), offset_id=0, offset_date=None, add_offset=0, limit=100,
+        max_id=0, min_id=0, hash=0)
+
+    def receive():
+        state = new_state()  # a message id is accepted once per state
+        msg = state.decrypt_message_data(frame)
+        with BinaryReader(msg.obj.body) as reader:
+            return request.read_result(reader)
+
+    def check(result):
+        _expect(bytes(result) == body, "the result does not re-encode to the body")
+
+    return receive, check
+
+
 def telethon_server_frames(bodies, seed=1):
     """Real encrypted server frames for Telethon's receive path: ``(new_state, frames)``,
     where ``new_state()`` makes a fresh ``MTProtoState`` (a random 256-byte auth key,
@@ -395,6 +482,8 @@ def make_case(payload, codec):
     """The Case for ``codec`` (one of CODECS) on ``payload``; raises Unavailable."""
     if codec.startswith("tlfast-"):
         return tlfast_case(payload, codec[len("tlfast-"):])
+    if codec.startswith("telethon+tlfast"):
+        return telethon_case(payload, "python" if codec.endswith("-python") else "cython")
     return {"telethon": telethon_case, "kurigram": kurigram_case,
             "msgspec": msgspec_case}[codec](payload)
 
@@ -506,7 +595,7 @@ def run(payloads=None, codecs=None, quick=False, progress=None):
     repeats, min_time = (5, 0.01) if quick else (15, 0.05)
     forced_pure = _backend.requested() == "python"
     results = []
-    steps = len(payloads) * len(OPS)
+    steps = len(payloads) * (len(OPS) + len(EXTRA_OPS))
     step = 0
     for payload in payloads:
         cases = {}
@@ -514,7 +603,7 @@ def run(payloads=None, codecs=None, quick=False, progress=None):
             if progress:
                 progress(f"[{step}/{steps}] {payload}: preparing {codec}")
             entry = {"payload": payload, "codec": codec}
-            if codec == "tlfast-cython" and forced_pure:
+            if codec in ("tlfast-cython", "telethon+tlfast") and forced_pure:
                 results.extend(dict(entry, op=op, status="skipped (TLFAST_BACKEND=python)")
                                for op in OPS)
                 continue
@@ -525,34 +614,39 @@ def run(payloads=None, codecs=None, quick=False, progress=None):
             except Exception as exc:  # noqa: BLE001 - a broken codec is a result, not a crash
                 results.extend(dict(entry, op=op, status="error", error=_one_line(exc))
                                for op in OPS)
-        for op in OPS:
+        for op in OPS + EXTRA_OPS:
             step += 1
             if progress:
                 progress(f"[{step}/{steps}] {payload} {op}: {', '.join(cases) or 'nothing to time'}")
             timed = {}
             for codec, case in cases.items():
+                if not case.has(op):
+                    continue
                 e = {"payload": payload, "codec": codec, "op": op, "size": len(case.data)}
                 try:
                     fn = case.fn(op)
-                    case.check(op, fn())  # a fast wrong answer never reaches the table
-                    timed[codec] = (fn, calibrate(fn, min_time), [], e)
+                    with case.context():
+                        case.check(op, fn())  # a fast wrong answer never reaches the table
+                        timed[codec] = (fn, calibrate(fn, min_time), [], e, case)
                 except Exception as exc:  # noqa: BLE001
                     e.update(status="error", error=_one_line(exc))
                     results.append(e)
             for _ in range(repeats):
-                for codec, (fn, loops, samples, e) in list(timed.items()):
+                for codec, (fn, loops, samples, e, case) in list(timed.items()):
                     try:
-                        samples.append(sample(fn, loops))
+                        with case.context():
+                            samples.append(sample(fn, loops))
                     except Exception as exc:  # noqa: BLE001
                         e.update(status="error", error=_one_line(exc))
                         results.append(e)
                         del timed[codec]
-            for fn, loops, samples, e in timed.values():
+            for fn, loops, samples, e, _ in timed.values():
                 e.update(status="ok", median_s=statistics.median(samples), loops=loops)
                 results.append(e)
     order = {c: i for i, c in enumerate(CODECS)}
     pos = {p: i for i, p in enumerate(payloads)}
-    results.sort(key=lambda r: (pos[r["payload"]], OPS.index(r["op"]), order.get(r["codec"], 99)))
+    op_order = OPS + EXTRA_OPS
+    results.sort(key=lambda r: (pos[r["payload"]], op_order.index(r["op"]), order.get(r["codec"], 99)))
     add_ratios(results)
     return {"machine": machine_info(),
             "settings": {"quick": quick, "repeats": repeats, "min_time_s": min_time,
