@@ -84,7 +84,7 @@ def _parser():
     b.add_argument("--payload", action="append", metavar="NAME",
                    help="only this payload (repeatable); one of: " + ", ".join(_payload_names()))
     b.add_argument("--codec", action="append", metavar="NAME",
-                   help="only this codec (repeatable); one of: " + ", ".join(_bench.CODECS))
+                   help="only this codec (repeatable); one of: " + ", ".join(_codec_names()))
     b.set_defaults(run=cmd_bench)
 
     d = sub.add_parser("decode", help="TL bytes -> JSON",
@@ -140,6 +140,12 @@ def _parser():
                    help="the stubs of the bundled schemas (tlfast/_api.pyi, tlfast/_mtproto.pyi)")
     t.set_defaults(run=cmd_stubs)
     return p
+
+
+def _codec_names():
+    from ._bench import CODECS
+
+    return list(CODECS)
 
 
 def _payload_names():

@@ -485,6 +485,13 @@ def _plan_of(w, v):
 
 
 def _write_boxed(w, boxed, v, depth):
+    table = boxed._py_enc
+    if table is not None:
+        entry = table.get(type(v))  # a class that passed the checks below before
+        if entry is not None:
+            w._out += entry[0]
+            entry[1](w, v, depth + 1)
+            return
     plan = _plan_of(w, v)
     if plan is None and w._codec.encode_hook is not None:
         data = w._codec.encode_hook(v)  # a host's object tlfast has no plan for
