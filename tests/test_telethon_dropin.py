@@ -38,11 +38,17 @@ CHUNK = 160
 CHUNKS = range(-(-len(PLANS) // CHUNK))
 
 
+def full(backend):
+    """Install the drop-in on ``backend`` serving everything it can (by default the pure
+    engine leaves small objects and encoding to Telethon: see test_pure_engine_policy)."""
+    return TT.install(backend=backend, encode=True, min_bytes=0)
+
+
 @pytest.fixture
 def installed(backend):
     """The drop-in installed on ``backend`` for one test, then removed."""
     TT.uninstall()
-    TT.install(backend=backend)
+    full(backend)
     yield TT
     TT.uninstall()
 
@@ -128,7 +134,7 @@ def test_every_host_constructor_is_covered():
 @pytest.mark.parametrize("chunk", CHUNKS)
 def test_every_constructor_decodes_and_encodes_as_telethon(backend, chunk, sweep):
     TT.uninstall()
-    TT.install(backend=backend)
+    full(backend)
     try:
         for plan, obj, data, stock, stock_again in sweep[chunk]:
             r = BinaryReader(data)
@@ -177,7 +183,7 @@ def test_lenient_values_encode_as_telethon(backend, i):
     obj = LENIENT[i]
     TT.uninstall()
     want = bytes(obj)
-    TT.install(backend=backend)
+    full(backend)
     try:
         assert bytes(obj) == want
         assert TT.report()["fallbacks"] == 0  # tlfast wrote it, not Telethon's own code
@@ -232,22 +238,22 @@ def test_wrong_value_on_encode_is_a_type_error(installed):
         bytes(types.PeerUser(user_id="five"))
 
 
-def test_what_tlfast_refuses_and_telethon_takes_is_telethons(installed):
+def test_what_tlfast_refuses_and_telethon_takes_is_telethons(installed, backend):
     # True for an int (struct.pack takes a bool): Telethon's own bytes, counted.
     obj = types.PeerUser(user_id=True)
     TT.uninstall()
     want = bytes(obj)
-    TT.install()
+    full(backend)
     assert bytes(obj) == want and TT.report()["fallbacks"] == 1
 
 
-def test_decode_where_tlfast_is_stricter_than_telethon(installed):
+def test_decode_where_tlfast_is_stricter_than_telethon(installed, backend):
     # Telethon does not check a vector's id, nor that a field's constructor is of its type.
     data = bytearray(bytes(types.Updates(updates=[], users=[], chats=[], date=None, seq=1)))
     data[4:8] = b"\0\0\0\0"
     TT.uninstall()
     want = BinaryReader(bytes(data)).tgread_object()
-    TT.install()
+    full(backend)
     same(want, BinaryReader(bytes(data)).tgread_object())
     assert TT.report()["fallbacks"] == 1
 
@@ -283,7 +289,7 @@ def test_import_does_not_import_telethon():
 def test_uninstall_restores_the_same_objects(backend):
     TT.uninstall()
     read, to_bytes = BinaryReader.__dict__["tgread_object"], TLObject.__dict__["__bytes__"]
-    TT.install(backend=backend)
+    full(backend)
     assert TT.installed()
     assert BinaryReader.__dict__["tgread_object"] is not read
     assert TLObject.__dict__["__bytes__"] is not to_bytes
@@ -304,7 +310,7 @@ def test_install_from_eight_threads(backend):
     def go():
         try:
             barrier.wait()
-            reports.append(TT.install(backend=backend))
+            reports.append(full(backend))
             reports.append(BinaryReader.__dict__["tgread_object"])
         except Exception as exc:  # noqa: BLE001
             errors.append(exc)
@@ -396,7 +402,7 @@ def test_receive_path_as_telethon(backend):
     assert kinds == ["MessageContainer", "RpcResult", "RpcResult", "GzipPacked"]
     assert [type(r).__name__ for r in want[0][1]] == ["Messages", "Messages"]
     assert want[1][1] == [[7, -8]] and want[2][0].obj.error.error_code == 420
-    TT.install(backend=backend)
+    full(backend)
     try:
         got = _receive(bodies)
         assert TT.report()["fallbacks"] == 0
@@ -419,3 +425,28 @@ def test_bench_rows(backend):
         assert "ratio" in by[(op, codec)] and "target" in by[(op, codec)]
     assert not TT.installed()  # installed only around its own samples
     assert "receive" in _bench.format_table(report)
+
+
+def test_pure_engine_policy(backend):
+    """By default the pure engine decodes what has PURE_MIN_BYTES left and leaves encoding
+    and small objects to Telethon's own code (never slower than Telethon); the Cython one
+    serves everything."""
+    from tlfast.adapters import telethon as A
+
+    TT.uninstall()
+    to_bytes = TLObject.__dict__["__bytes__"]
+    report = TT.install(backend=backend)
+    try:
+        pure = backend.NAME == "python"
+        assert report["min_bytes"] == (A.PURE_MIN_BYTES if pure else 0)
+        assert (TLObject.__dict__["__bytes__"] is to_bytes) == pure
+        assert report["seams"][0] == "BinaryReader.tgread_object"
+        small = bytes(types.PeerUser(user_id=5))
+        same(BinaryReader(small).tgread_object(), types.PeerUser(user_id=5))
+        sweep_data = _receive_bodies()[0]  # a container of 120 KB: the engine's
+        TT.uninstall()
+        want = BinaryReader(sweep_data).tgread_object()
+        TT.install(backend=backend)
+        same(want, BinaryReader(sweep_data).tgread_object())
+    finally:
+        TT.uninstall()

@@ -54,7 +54,8 @@ class Schema:
     layer: int | None
     base: Schema | None
     def __init__(self, records: Any, layer: int | None = None, builtins: Any = (),
-                 base: Schema | None = None, key: Any = None, module: str | None = None) -> None: ...
+                 base: Schema | None = None, key: Any = None, module: str | None = None,
+                 binding: Any = None) -> None: ...
     @classmethod
     def from_text(cls, text: str, base: Schema | None = None) -> Schema: ...
     @classmethod
