@@ -488,7 +488,7 @@ def _error_classes():
 # left in the stream (an rpc_result's body, a container, an update batch) and leaves
 # encoding, where it gains at most 10% on large objects and loses on small requests, to
 # Telethon's generated code. The Cython engine serves everything.
-PURE_MIN_BYTES = 512
+PURE_MIN_BYTES = 64
 
 
 def install(*, backend=None, encode=None, min_bytes=None):
