@@ -226,3 +226,34 @@ def corpus(key, gen, plans, examples, chunk=64):
         chunks.append(drawn)
     _CORPORA[key] = chunks
     return chunks
+
+
+# --- Telethon objects from tlfast values ----------------------------------------------------
+_TELETHON_PARAMS = {}
+
+
+def to_telethon(value):
+    """A Telethon object built with its class (its constructor, not its reader) from a
+    tlfast value of any schema whose ids Telethon knows, recursively. A ``#`` word no
+    field depends on has no parameter: Telethon derives it (as 0)."""
+    import inspect
+
+    from telethon.tl.alltlobjects import tlobjects
+
+    if isinstance(value, list):
+        return [to_telethon(v) for v in value]
+    if not isinstance(value, tlfast._model.TLObject):
+        return value
+    cls = tlobjects[value.CONSTRUCTOR_ID]
+    params = _TELETHON_PARAMS.get(cls)
+    if params is None:
+        params = _TELETHON_PARAMS[cls] = list(inspect.signature(cls.__init__).parameters)[1:]
+    kwargs = {}
+    for attr, tl_name in value._fields:
+        for name in (tl_name, "is_" + tl_name, tl_name + "_"):
+            if name in params:
+                kwargs[name] = to_telethon(getattr(value, attr))
+                break
+        else:
+            assert tl_name.startswith("flags"), f"{cls.__name__} has no parameter for {tl_name}"
+    return cls(**kwargs)

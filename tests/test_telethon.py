@@ -25,8 +25,6 @@ test below, and kept out of the sweep only through the named overrides in TELETH
   value it read (lossless).
 """
 
-import functools
-import inspect
 
 import pytest
 from hypothesis import strategies as st
@@ -76,30 +74,7 @@ CHUNK = 128
 CHUNKS = range(-(-len(PLANS) // CHUNK))
 
 
-@functools.lru_cache(maxsize=None)
-def _params(cls):
-    return list(inspect.signature(cls.__init__).parameters)[1:]  # not `self`
-
-
-def to_telethon(value):
-    """A Telethon object built with its constructor from a tlfast value."""
-    if isinstance(value, list):
-        return [to_telethon(v) for v in value]
-    if not isinstance(value, tlfast._model.TLObject):
-        return value
-    cls = tlobjects[value.CONSTRUCTOR_ID]
-    params = _params(cls)
-    kwargs = {}
-    for attr, tl_name in value._fields:
-        if tl_name == "flags" and "flags" not in params:
-            continue  # a `#` nothing depends on: Telethon derives it (as 0)
-        for name in (tl_name, "is_" + tl_name, tl_name + "_"):
-            if name in params:
-                break
-        else:
-            raise AssertionError(f"{cls.__name__} has no parameter for {tl_name}")
-        kwargs[name] = to_telethon(getattr(value, attr))
-    return cls(**kwargs)
+to_telethon = H.to_telethon
 
 
 def check_against_telethon(backend, obj):

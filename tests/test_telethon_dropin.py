@@ -10,8 +10,6 @@ drop-in, Telethon's lenient values included. Both backends, through the ``backen
 """
 
 import datetime
-import functools
-import inspect
 import struct
 import threading
 
@@ -53,30 +51,7 @@ def installed(backend):
     TT.uninstall()
 
 
-@functools.lru_cache(maxsize=None)
-def _params(cls):
-    init = vars(cls).get("__init__") or next(
-        (vars(k)["__init__"] for k in cls.__mro__ if "__init__" in vars(k)), None)
-    return list(inspect.signature(init).parameters)[1:]
-
-
-def to_telethon(value):
-    """A Telethon object built with its class from a value of the HOST schema."""
-    if isinstance(value, list):
-        return [to_telethon(v) for v in value]
-    if not isinstance(value, tlfast._model.TLObject):
-        return value
-    cls = tlobjects[value.CONSTRUCTOR_ID]
-    params = _params(cls)
-    kwargs = {}
-    for attr, tl_name in value._fields:
-        for name in (tl_name, "is_" + tl_name, tl_name + "_"):
-            if name in params:
-                kwargs[name] = to_telethon(getattr(value, attr))
-                break
-        else:
-            assert tl_name.startswith("flags"), (cls.__name__, tl_name)  # Telethon derives it
-    return cls(**kwargs)
+to_telethon = H.to_telethon
 
 
 def same(a, b, path="$"):
