@@ -45,6 +45,7 @@ _RENAMED = {"is_self": ("self",), "from_": ("from",)}
 _READS = {"read_int": "int", "read_long": "long", "read_double": "double",
           "tgread_string": "string", "tgread_bytes": "bytes", "tgread_bool": "Bool",
           "tgread_date": "int"}
+_FORMAT = 2  # of what _rebuild returns (the disk cache's key)
 _DATE = "<date>"  # what a tgread_date reads, until the line is made ("int")
 _CORE = (0xF35C6D01, 0x3072CFA1, 0x73F1F8DC)  # rpc_result, gzip_packed, msg_container
 
@@ -309,8 +310,9 @@ def _init_spec(gen, desc):
 
 def _rebuild(tlobjects):
     """The host's layer from its classes: (lines, attrs, delegated, dates, inits); see
-    C.rebuild_layer. ``inits`` {id: (parameters of __init__, plain, flags.N?true
-    attributes)}."""
+    C.rebuild_layer (only the verified lines). ``inits`` {id: (template, plain, flags.N?true
+    attributes)}: the template holds every attribute ``__init__`` sets, in its order, at
+    its value when absent; plain: ``__init__`` only assigns its parameters."""
     desc = _Describer(tlobjects)
     ctors, inits = [], {}
     for cid, cls in tlobjects.items():
@@ -320,8 +322,15 @@ def _rebuild(tlobjects):
         ctors.append(ctor)
         gen = next((k for k in cls.__mro__ if "from_reader" in vars(k)), cls)
         trues = [a for a, t in ctor.params if t.endswith("?true")]
-        inits[cid] = _init_spec(gen, desc) + (trues,)
+        params, plain = _init_spec(gen, desc)
+        template = {p: None for p in params}
+        template.update((a, False) for a in trues if a in template)
+        inits[cid] = (template, plain, trues)
     lines, attrs, delegated = C.rebuild_layer(ctors)
+    # Only verified lines: delegated ids are read by Telethon before any type check, and
+    # objects of their classes write themselves, so nothing needs their (unverified) lines.
+    lines = [(f, ln) for f, ln in lines
+             if int(re.match(r"[\w.]+#([0-9a-f]+)", ln).group(1), 16) in attrs]
     return lines, attrs, delegated, desc.dates, inits
 
 
@@ -338,13 +347,9 @@ def _layer():
 
     version = _version()
     ids = zlib.crc32(repr(sorted(tlobjects)).encode())
-    key = ("telethon", version, LAYER, len(tlobjects), ids)
+    key = ("telethon", _FORMAT, version, LAYER, len(tlobjects), ids)
     value, hit = C.cached(key, lambda: _rebuild(tlobjects))
     lines, attrs, delegated, dates, inits = value
-    # Only verified lines: delegated ids are read by Telethon before any type check, and
-    # objects of their classes write themselves, so nothing needs their (unverified) lines.
-    lines = [(f, ln) for f, ln in lines
-             if int(re.match(r"[\w.]+#([0-9a-f]+)", ln).group(1), 16) in attrs]
     info = {"host": "telethon", "version": version, "layer": LAYER,
             "cache": "hit" if hit else "built"}
     return lines, attrs, delegated, dates, inits, info
@@ -444,25 +449,28 @@ def _same_as_init(cls, names, trues, template, finish):
     peers = [lambda: types.PeerUser(5), lambda: types.PeerChat(7), lambda: types.PeerChannel(9),
              lambda: types.PeerChannel(-1000000000009), lambda: types.PeerChat(-7), lambda: None]
     medias = [lambda: None, types.MessageMediaEmpty, types.MessageMediaUnsupported]
+    base = {a: (False if a in trues else None) for a in names}
+    n = 0
     for peer in peers:
         for sender in peers:
             for flags in range(4):
-                for media in medias:
-                    def kwargs():
-                        kw = {a: (False if a in trues else None) for a in names}
-                        kw.update(id=1, peer_id=peer())
-                        for a, v in (("from_id", sender()), ("media", media()),
-                                     ("post", bool(flags & 1)), ("out", bool(flags & 2))):
-                            if a in kw:
-                                kw[a] = v
-                        return kw
+                media = medias[n % 3]  # each media kind with every peer, sender and flag
+                n += 1
 
-                    want = vars(cls(**kwargs()))
-                    d = dict(template)
-                    d.update(kwargs())
-                    finish(d)
-                    if d != want or list(d) != list(want):
-                        return False
+                def kwargs():
+                    kw = dict(base, id=1, peer_id=peer())
+                    for a, v in (("from_id", sender()), ("media", media()),
+                                 ("post", bool(flags & 1)), ("out", bool(flags & 2))):
+                        if a in kw:
+                            kw[a] = v
+                    return kw
+
+                want = vars(cls(**kwargs()))
+                d = dict(template)
+                d.update(kwargs())
+                finish(d)
+                if d != want or list(d) != list(want):
+                    return False
     return True
 
 
@@ -569,17 +577,12 @@ def _build(engine):
     date = _date_converter()
     for cid, names in attrs.items():
         cls = tlobjects.get(cid)
-        params, plain, trues = inits[cid]
-        if cls is None or not set(names) <= set(params):
+        template, plain, trues = inits[cid]
+        if cls is None or not template.keys() >= set(names):
             delegated[cid] = "its class is not what was verified"
             continue
         classes[cid] = (cls, names)
-        gen = next((k for k in cls.__mro__ if "from_reader" in vars(k)), cls)
-        # Every attribute at its value when absent, in __init__'s order (as vars() shows
-        # it after Telethon's from_reader).
-        template = {p: None for p in params}
-        template.update((a, False) for a in trues)
-        if plain and cls is gen:
+        if plain and "from_reader" in vars(cls):  # a generated class, as generated
             build[cid] = (PL.DICT, template)
         else:
             build[cid] = _message_fast_path(cls, names, trues) or (PL.CALL, template)
