@@ -425,3 +425,33 @@ def test_pure_engine_policy(backend):
         same(want, BinaryReader(sweep_data).tgread_object())
     finally:
         TT.uninstall()
+
+
+def test_message_fast_path_is_checked_against_init():
+    """Telethon's patched Message classes are built from a template plus a finish step
+    only because an install-time check found them equal to calling the class; a finish
+    step that differs anywhere fails that check (and the class is called instead)."""
+    from tlfast.adapters import telethon as A
+
+    _, attrs, _, _, inits, _ = A._layer()
+    for ctor in (types.Message, types.MessageService, types.MessageEmpty):
+        cls = tlobjects[ctor.CONSTRUCTOR_ID]
+        names, trues = attrs[ctor.CONSTRUCTOR_ID], inits[ctor.CONSTRUCTOR_ID][2]
+        mode, template, finish = A._message_fast_path(cls, names, trues)
+        assert mode == tlfast._plans.DICT and len(template) == len(vars(cls(id=0, peer_id=None)))
+
+        def no_sender(d, finish=finish):
+            finish(d)
+            d["_sender_id"] = None
+
+        def media_kept(d, finish=finish):
+            media = d["media"]
+            finish(d)
+            d["media"] = media
+
+        assert not A._same_as_init(cls, names, trues, template, no_sender)
+        if ctor is types.Message:  # the one with media
+            assert not A._same_as_init(cls, names, trues, template, media_kept)
+    TT.uninstall()
+    assert TT.install()["message_fast_path"] == 3
+    TT.uninstall()
