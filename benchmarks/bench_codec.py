@@ -58,9 +58,12 @@ def test_tlfast(benchmark, backend, payload, op):
 
 
 @pytest.mark.parametrize("payload", PAYLOAD_NAMES)
-@pytest.mark.parametrize("op", _bench.OPS)
+@pytest.mark.parametrize("op", _bench.OPS + _bench.EXTRA_OPS)
 def test_telethon(benchmark, telethon, payload, op):
-    _run(benchmark, _case(payload, "telethon"), op)
+    case = _case(payload, "telethon")
+    if not case.has(op):
+        pytest.skip(f"telethon {payload}: no {op}")
+    _run(benchmark, case, op)
 
 
 @pytest.mark.parametrize("payload", PAYLOAD_NAMES)
@@ -73,3 +76,16 @@ def test_kurigram(benchmark, kurigram, payload, op):
 @pytest.mark.parametrize("op", _bench.OPS)
 def test_msgspec(benchmark, msgspec, payload, op):
     _run(benchmark, _case(payload, "msgspec"), op)
+
+
+@pytest.mark.parametrize("payload", PAYLOAD_NAMES)
+@pytest.mark.parametrize("op", _bench.OPS + _bench.EXTRA_OPS)
+def test_telethon_with_tlfast(benchmark, backend, telethon, payload, op):
+    """Telethon with tlfast's drop-in installed on ``backend`` (issue 8), around this
+    benchmark only; "receive" is Telethon's receive path (decrypt_message_data)."""
+    codec = "telethon+tlfast" + ("-python" if backend.NAME == "python" else "")
+    case = _case(payload, codec)
+    if not case.has(op):
+        pytest.skip(f"{codec} {payload}: no {op}")
+    with case.context():
+        _run(benchmark, case, op)

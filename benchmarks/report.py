@@ -32,7 +32,8 @@ def from_pytest_benchmark(doc):
         versions = versions or info.get("versions") or {}
     order = {p: i for i, p in enumerate(_payload_order())}
     results.sort(key=lambda r: (order.get(r["payload"], len(order)), r["payload"],
-                                _bench.OPS.index(r["op"]) if r["op"] in _bench.OPS else 9))
+                                (_bench.OPS + _bench.EXTRA_OPS).index(r["op"])
+                                if r["op"] in _bench.OPS + _bench.EXTRA_OPS else 9))
     mi = doc.get("machine_info") or {}
     ci = doc.get("commit_info") or {}
     commit = (ci.get("id") or "")[:7] or None
