@@ -455,3 +455,13 @@ def test_message_fast_path_is_checked_against_init():
     TT.uninstall()
     assert TT.install()["message_fast_path"] == 3
     TT.uninstall()
+
+
+def test_cli_diff_against_telethons_layer(capsys):
+    from tlfast.__main__ import main
+
+    assert main(["schema", "--diff", str(tlfast.schema._SCHEMA_DIR) + "/api-layer228.tl",
+                 "telethon:"]) == 0
+    out = capsys.readouterr().out
+    assert "+++ telethon: (layer 229," in out
+    assert "~ replyInlineMarkup" in out and "id 0x48a30254 -> 0xb2b15770" in out

@@ -4,7 +4,7 @@ Bad input (bad hex, an unknown name, an unreadable file, bytes that are not vali
 reported as one line on stderr with a non-zero exit status, never as a traceback; set
 TLFAST_DEBUG=1 to see the traceback of an unexpected failure.
 
-May use: tlfast, _tlparse, schema, schemas, _stubgen, _payloads, _bench.
+May use: tlfast, _tlparse, schema, schemas, _stubgen, _payloads, _bench, telethon.
 """
 
 import argparse
@@ -118,7 +118,8 @@ def _parser():
 
     s = sub.add_parser("schema", help="show a definition, or diff two schemas",
                        description="Show a constructor or function (by name or 0xID), or a "
-                       "type's constructors; with --diff, list what changed between two .tl files.")
+                       "type's constructors; with --diff, list what changed between two .tl files "
+                       "(telethon: stands for the installed Telethon's layer).")
     s.add_argument("name", nargs="?", help="TL name (auth.importAuthorization), id (0xa57a7dad) "
                    "or boxed type (User)")
     s.add_argument("--schema", metavar="FILE", help="look in FILE instead of the bundled schemas")
@@ -183,9 +184,17 @@ _labels = {}  # id(schema) -> how to name it in output
 
 
 def _load_schema(path):
-    """A Schema from a .tl file, with one-line errors."""
+    """A Schema from a .tl file (or ``telethon:``, the layer of the installed Telethon,
+    rebuilt from its classes), with one-line errors."""
     from .schema import Schema, TLSchemaError
 
+    if path == "telethon:":
+        from . import telethon
+
+        try:
+            return telethon.schema()
+        except ImportError as exc:
+            raise CLIError(f"telethon: is Telethon's layer, but Telethon is not installed ({exc})") from None
     try:
         schema = Schema.from_file(path)
         _labels[id(schema)] = f"schema {path}"
