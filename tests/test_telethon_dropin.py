@@ -465,3 +465,22 @@ def test_cli_diff_against_telethons_layer(capsys):
     out = capsys.readouterr().out
     assert "+++ telethon: (layer 229," in out
     assert "~ replyInlineMarkup" in out and "id 0x48a30254 -> 0xb2b15770" in out
+
+
+def test_decoded_objects_behave_as_telethons(installed):
+    """pickle, to_dict, stringify, to_json, Telethon's Message properties and its own
+    attribute on Updates, on objects the drop-in built."""
+    import pickle
+
+    from tlfast import _bench
+
+    data = _bench.tlfast_data("messages_100")
+    got = BinaryReader(data).tgread_object()
+    TT.uninstall()
+    want = BinaryReader(data).tgread_object()
+    assert got.to_dict() == want.to_dict() and got.stringify() == want.stringify()
+    assert got.to_json() == want.to_json()
+    same(pickle.loads(pickle.dumps(got)), want)
+    for g, w in zip(got.messages, want.messages):
+        assert (g.sender_id, g.chat_id, g.text, g.is_reply) == (w.sender_id, w.chat_id, w.text, w.is_reply)
+    got._self_outgoing = True  # Telethon sets this on decoded Updates
