@@ -16,22 +16,35 @@ HERE = pathlib.Path(__file__).resolve().parent
 DATA = HERE / "data"
 
 
-
-
 def pure_requested():
+    """TLFAST_BACKEND=python: a pure-only run, where the Cython engine may be missing."""
     return os.environ.get("TLFAST_BACKEND", "").strip().lower() == "python"
 
 
-def other_engine(backend):
-    """The engine module that is not ``backend`` (for cross-backend tests). Skips when
-    TLFAST_BACKEND=python asked for a pure-only run, fails when the extension is missing."""
-    name = "python" if backend.NAME == "cython" else "cython"
+def peers_required():
+    """TLFAST_REQUIRE_PEERS (set by .ci/run): every optional peer and both engines are
+    installed, so no oracle may be left out (see the root conftest.py)."""
+    return os.environ.get("TLFAST_REQUIRE_PEERS", "").strip() not in ("", "0")
+
+
+def load_engine(name):
+    """The engine module ``name``. Skips when TLFAST_BACKEND=python asked for a pure-only
+    run, fails when the extension is missing otherwise."""
     try:
         return _backend.load(name)
     except ImportError as exc:
         if pure_requested():
             pytest.skip(f"TLFAST_BACKEND=python: {name} backend not tested ({exc})")
-        pytest.fail(f"the {name} backend cannot be imported ({exc})", pytrace=False)
+        pytest.fail(
+            f"the {name} backend cannot be imported ({exc}); build it "
+            "(TLFAST_BACKEND=cython pip install -e .) or set TLFAST_BACKEND=python",
+            pytrace=False,
+        )
+
+
+def other_engine(backend):
+    """The engine module that is not ``backend`` (for cross-backend tests)."""
+    return load_engine("python" if backend.NAME == "cython" else "cython")
 
 
 def bundled_codec():

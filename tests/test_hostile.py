@@ -116,6 +116,55 @@ def test_negative_counts(backend, other, count):
     assert "negative vector count" in str(err) and err.path == "msg_container.messages"
 
 
+# Counts at the edge of the data, per element size: the check multiplies the count by the
+# fewest bytes an element takes (the 2^31-1 counts above exceed the data for any size).
+ELEMENT_SIZES = [
+    ("Vector<int>", 4), ("Vector<long>", 8), ("Vector<double>", 8), ("Vector<int128>", 16),
+    ("Vector<int256>", 32), ("Vector<Bool>", 4), ("Vector<string>", 4), ("Vector<bytes>", 4),
+    ("Vector<User>", 4), ("Vector<Vector<int>>", 8), ("vector<future_salt>", 16),
+]
+# What three elements of zero bytes decode to, where zeros are a valid element.
+ZEROS = {"int": 0, "long": 0, "double": 0.0, "int128": 0, "int256": 0, "string": "", "bytes": b"",
+         "future_salt": mtproto.future_salt(valid_since=0, valid_until=0, salt=0)}
+
+
+@pytest.mark.parametrize("type, size", ELEMENT_SIZES)
+@pytest.mark.parametrize("slack", [0, 1, 3])
+def test_vector_count_at_the_edge_of_the_data(backend, other, type, size, slack):
+    left = 3 * size + slack  # room for three elements, not four
+    head = b"" if type.startswith("vector") else u32(VECTOR)
+    at = len(head)
+    err = rejects(backend, other, head + i32(4) + bytes(left), type)
+    assert str(err) == f"vector count 4 needs at least {4 * size} bytes, {left} left at offset {at}"
+    got = outcome(backend, head + i32(3) + bytes(left), type)
+    if other is not None:
+        assert outcome(other, head + i32(3) + bytes(left), type) == got
+    elem = type[7:-1]
+    if elem in ZEROS and slack:
+        end = at + 4 + 3 * size
+        assert got[:3] == ("error", TLDecodeError, f"{slack} trailing bytes after the value at offset {end}")
+    elif elem in ZEROS:
+        assert got == ("ok", "list", repr([ZEROS[elem]] * 3))
+    else:  # the first element is wrong, and says so: the count passed
+        assert got[0] == "error" and "vector count" not in got[2] and got[3] == at + 4, got
+
+
+@pytest.mark.parametrize("elem, size", [("int", 4), ("long", 8), ("double", 8), ("#", 4)])
+def test_array_reads_check_their_own_element_size(backend, other, elem, size):
+    """Fixed-size elements are read in one go; those reads must not rely on the shared
+    count check alone: with an element size under-estimated there (min_size 1), the
+    count is still refused, not read past the data or into the next message's bytes."""
+    for engine in filter(None, (backend, other)):
+        schema = tlfast.Schema.from_text("---types---")  # fresh plans no engine has seen
+        tp = schema.type_plan(f"Vector<{elem}>")
+        tp.elem.min_size = 1
+        data = u32(VECTOR) + i32(3) + bytes(3 * size - 1) + u32(0x5EED)
+        with pytest.raises(TLDecodeError) as info:
+            H.loads(engine, memoryview(data)[:-4], tp, schema=schema)
+        assert str(info.value) == (f"vector count 3 needs at least {3 * size} bytes, "
+                                   f"{3 * size - 1} left at offset 4")
+
+
 # --- gzip bombs -----------------------------------------------------------------------------
 def _bomb(mib):
     c = zlib.compressobj(9, zlib.DEFLATED, 31)  # gzip, as MTProto sends it
@@ -322,24 +371,40 @@ def test_random_corruption(backend, other, data):
         assert outcome(other, data) == got
 
 
+# At the highest max_depth a Reader accepts, in a child process: a decoder whose
+# recursion outgrew the C stack (or Python's) would crash it rather than fail a test.
 _DEEP_SCRIPT = r"""
 import struct, sys
-import tlfast
-from tlfast import _backend
+from tlfast import TLDecodeError, _backend, _plans
 from tlfast._codec import default_codec
 engine = _backend.load(sys.argv[1])
-for levels in (2000, 20000, 200000):
+cap = _plans.MAX_DEPTH_LIMIT
+for levels in (cap - 1, cap, 20000, 200000):
     data = struct.pack('<I', 0x6724ABC4) * levels + struct.pack('<I', 0xDC3D824F)
     try:
-        default_codec().loads(data, None, None, engine, 10**6, 1 << 24)
-    except (tlfast.TLError, ValueError):
-        pass  # a clean refusal (of the input or of the setting) is fine
-print("ok")
+        default_codec().loads(data, None, None, engine, cap, 1 << 24)
+        print(levels, "ok")
+    except TLDecodeError as exc:
+        print(levels, str(exc).rpartition(": ")[2])
 """
 
 
-def test_large_max_depth_setting_never_crashes(backend):
+def test_deepest_max_depth_setting_never_crashes(backend):
+    assert tlfast._plans.MAX_DEPTH_LIMIT == 200
     proc = subprocess.run([sys.executable, "-c", _DEEP_SCRIPT, backend.NAME],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, f"exit {proc.returncode}: {proc.stderr[-300:]}"
-    assert proc.stdout.strip() == "ok"
+    # textBold x 199 + textEmpty is 200 objects deep: at the cap; one more is past it
+    assert proc.stdout.splitlines() == [
+        "199 ok",
+        "200 nesting deeper than 200 levels at offset 804",
+        "20000 nesting deeper than 200 levels at offset 804",
+        "200000 nesting deeper than 200 levels at offset 804",
+    ]
+
+
+@pytest.mark.parametrize("max_depth", [0, 201, 10**6, 64.0, True, None])
+def test_max_depth_outside_the_cap_is_refused(backend, max_depth):
+    with pytest.raises(ValueError, match=r"max_depth must be an int in 1\.\.200") as info:
+        backend.Reader(b"", max_depth=max_depth)
+    assert not isinstance(info.value, TLError)  # a bad setting, not bad data

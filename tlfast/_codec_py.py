@@ -400,8 +400,12 @@ def _read_vector(r, elem, depth):
         raise P.bad_count(count, pos, size, left)
     k = elem.kind
     if k in _FIXED_ARRAYS:
-        # The count check above proved the bytes are there: one struct call for all.
+        # One struct call for all. It reads from the whole buffer, which may go on past
+        # ``_end`` (a message body), so the bytes are checked with this path's own element
+        # size, not trusted to the shared min_size of the check above.
         code, size = _FIXED_ARRAYS[k]
+        if count * size > left:
+            raise P.bad_count(count, pos, size, left)
         r._pos = pos + 4 + count * size
         return list(struct.unpack_from(f"<{count}{code}", r._buf, pos + 4))
     if k == PL.INT128 or k == PL.INT256:

@@ -865,8 +865,15 @@ cdef object _read_vector_body(Reader r, CyType elem, Py_ssize_t depth):
     if count < 0 or count * elem.vsize > left:
         raise P.bad_count(count, pos, elem.vsize, left)
     p = r._ptr + r._pos
-    # The count check proved that fixed-size elements are all there: no checks per element,
-    # and no Python code runs while the list still has empty (NULL) items.
+    # Fixed-size elements are read without a check per element, and no Python code runs
+    # while the list still has empty (NULL) items; so the bytes are checked once here with
+    # each path's own element size, never trusted to the shared min_size (vsize) above.
+    if k == K_LONG or k == K_DOUBLE:
+        if count * 8 > left:
+            raise P.bad_count(count, pos, 8, left)
+    elif k == K_INT or k == K_UINT:
+        if count * 4 > left:
+            raise P.bad_count(count, pos, 4, left)
     if k == K_LONG:
         out = PyList_New(count)
         for i in range(count):
