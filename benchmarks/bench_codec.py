@@ -29,8 +29,10 @@ def _case(payload, codec, backend=None):
         if backend is not None:
             return _bench.tlfast_case(payload, backend)
         return _bench.make_case(payload, codec)
-    except _bench.Unavailable as exc:
+    except _bench.Unavailable as exc:  # not installed / not built: nothing to compare
         pytest.skip(f"{codec} {payload}: {exc}")
+    except _bench.CheckFailed as exc:  # a peer that cannot read tlfast's bytes
+        pytest.fail(f"{codec} {payload}: {exc}", pytrace=False)
 
 
 _versions = None

@@ -21,12 +21,6 @@ def pure_requested():
     return os.environ.get("TLFAST_BACKEND", "").strip().lower() == "python"
 
 
-def peers_required():
-    """TLFAST_REQUIRE_PEERS (set by .ci/run): every optional peer and both engines are
-    installed, so no oracle may be left out (see the root conftest.py)."""
-    return os.environ.get("TLFAST_REQUIRE_PEERS", "").strip() not in ("", "0")
-
-
 def load_engine(name):
     """The engine module ``name``. Skips when TLFAST_BACKEND=python asked for a pure-only
     run, fails when the extension is missing otherwise."""
@@ -171,7 +165,7 @@ def sample_container():
     result, a pong, a new_session_created and msgs_ack."""
     import gzip
 
-    from tlfast import api, mtproto
+    from tlfast import mtproto
 
     inner = dumps(_backend.load("python"), sample_messages(2, seed=9))
     packed = mtproto.gzip_packed(packed_data=gzip.compress(inner, 6, mtime=0))

@@ -6,6 +6,7 @@ must never pass silently as a green pure-only run.
 """
 
 import os
+import subprocess
 import sys
 import warnings
 from pathlib import Path
@@ -23,9 +24,37 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _helpers  # noqa: E402
 from _helpers import load_engine  # noqa: E402
 
-settings.register_profile("ci", derandomize=True, max_examples=200, deadline=None)
+# CI (HYPOTHESIS_PROFILE=ci): reproducible but not frozen. The seed comes from the commit
+# under test, so each commit searches new examples while a red run replays exactly on the
+# same commit; TLFAST_HYPOTHESIS_SEED (or pytest's --hypothesis-seed) overrides it.
+settings.register_profile("ci", max_examples=200, deadline=None, database=None, print_blob=True)
 settings.register_profile("dev", deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+
+def ci_seed():
+    given = os.environ.get("TLFAST_HYPOTHESIS_SEED", "").strip()
+    if given:
+        return int(given)
+    try:
+        out = subprocess.run(["git", "-C", str(Path(__file__).parent), "rev-parse", "HEAD"],
+                             capture_output=True, text=True, timeout=10)
+        return int(out.stdout.strip()[:12], 16) if out.returncode == 0 else 0
+    except (OSError, ValueError, subprocess.SubprocessError):
+        return 0  # no git (an sdist): a fixed seed
+
+
+@pytest.hookimpl(tryfirst=True)  # before hypothesis' own plugin reads the option
+def pytest_configure(config):
+    if os.environ.get("HYPOTHESIS_PROFILE") == "ci" and config.getoption("hypothesis_seed") is None:
+        config.option.hypothesis_seed = ci_seed()
+
+
+def pytest_report_header(config):
+    seed = config.getoption("hypothesis_seed")
+    if seed is not None:
+        return f"hypothesis seed: {seed} (TLFAST_HYPOTHESIS_SEED={seed} replays this run)"
+    return None
 
 
 @pytest.fixture(scope="session", params=BACKENDS, ids=BACKENDS)
@@ -47,7 +76,7 @@ def cython_engine():
 
 
 @pytest.fixture(scope="module")
-def other(backend):
+def other(backend, peers_required):
     """The other engine, or None in a pure-only run (TLFAST_BACKEND=python without the
     extension). Then every cross-engine check of the test is left out: that is reported
     as a warning in the summary, and is a failure where TLFAST_REQUIRE_PEERS says the run
@@ -55,7 +84,7 @@ def other(backend):
     try:
         return _helpers.other_engine(backend)
     except pytest.skip.Exception as exc:
-        if _helpers.peers_required():
+        if peers_required:
             pytest.fail(f"TLFAST_REQUIRE_PEERS is set: {exc.msg}", pytrace=False)
         warnings.warn(f"cross-engine checks left out: {exc.msg}", pytest.PytestWarning,
                       stacklevel=2)

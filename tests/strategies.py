@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 
 from tlfast import _plans as PL
 
-__all__ = ["TLStrategies", "NOT_GENERATED", "primitive"]
+__all__ = ["TLStrategies", "NOT_GENERATED", "long_blob", "tl_bytes", "deep_rich_text", "large_vector"]
 
 INT_MIN, INT_MAX = -(1 << 31), (1 << 31) - 1
 
@@ -57,11 +57,6 @@ _PRIMITIVES = {
                   st.text(st.characters(codec="utf-8"), min_size=1, max_size=2)),
     ),
 }
-
-
-def primitive(kind):
-    """The strategy for a primitive field kind (``tlfast._plans.INT`` ...)."""
-    return _PRIMITIVES[kind]
 
 
 class TLStrategies:
@@ -259,3 +254,66 @@ def _build(draw, cls, required, optional, masks):
             else:
                 kwargs[attr] = draw(strat) if on else None
     return cls(**kwargs)
+
+
+# --- past the small objects above: long values, deep nesting, large vectors -------------
+# Built from a few drawn numbers (repetition, arithmetic), so they cost hypothesis little
+# entropy and shrink well, yet reach the 0xFE length form with its 2nd and 3rd length
+# bytes, nesting right at the depth cap, and vectors of thousands of elements.
+
+def long_blob():
+    """bytes of 253..600, about 2^16 or about 2^17 bytes."""
+    sizes = st.one_of(st.integers(253, 600), st.integers(65530, 65541),
+                      st.integers(1 << 17, (1 << 17) + 8))
+    return st.builds(lambda n, unit: (unit * (n // len(unit) + 1))[:n], sizes,
+                     st.binary(min_size=1, max_size=16))
+
+
+def tl_bytes(data):
+    """``data`` as TL ``bytes``, written out here by the format's rules (no tlfast code)."""
+    n = len(data)
+    head = bytes([n]) if n < 254 else bytes([254]) + n.to_bytes(3, "little")
+    return head + data + bytes(-(len(head) + n) % 4)
+
+
+_WRAPPERS = ("textBold", "textItalic", "textUnderline", "textStrike", "textFixed",
+             "textSubscript", "textSuperscript", "textMarked")
+
+
+@st.composite
+def deep_rich_text(draw, api, max_levels=70):
+    """``(value, levels)``: RichText nested through one-field wrappers and textConcat, and
+    how many levels deep it is (objects and vectors both count, as the engines do)."""
+    count = draw(st.one_of(st.integers(0, max_levels), st.integers(55, 66)))  # near the cap
+    kinds = draw(st.lists(st.sampled_from(_WRAPPERS + ("textConcat",)), min_size=count,
+                          max_size=count))
+    value = draw(st.sampled_from([api.textEmpty(), api.textPlain(text="x")]))
+    levels = 1
+    for kind in kinds:
+        if kind == "textConcat":
+            value, levels = api.textConcat(texts=[value]), levels + 2
+        else:
+            value, levels = getattr(api, kind)(text=value), levels + 1
+    return value, levels
+
+
+_INT_KINDS = {"int": 32, "long": 64, "int128": 128, "int256": 256}
+
+
+@st.composite
+def large_vector(draw, kind, max_size=5000):
+    """A list of up to ``max_size`` values of primitive ``kind``, spread over its range."""
+    n = draw(st.integers(0, max_size))
+    a, b = draw(st.integers(1, 1 << 62)), draw(st.integers(0, 1 << 62))
+    if kind in _INT_KINDS:
+        bits = _INT_KINDS[kind]
+        return [(a * i + b) % (1 << bits) - (1 << (bits - 1)) for i in range(n)]
+    if kind == "double":
+        return [((a * i + b) % 10**15) / 7.0 - 1e14 for i in range(n)]
+    if kind == "Bool":
+        return [bool((a * i + b) >> 7 & 1) for i in range(n)]
+    if kind == "string":
+        return [str(a * i + b)[: (a + i) % 40] for i in range(n)]
+    if kind == "bytes":
+        return [bytes([(a + i) % 256]) * ((b + i) % 300) for i in range(n)]
+    raise AssertionError(f"no large vector of {kind}")

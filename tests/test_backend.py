@@ -49,12 +49,6 @@ def comparable(sig):
     return sig.replace(parameters=params)
 
 
-# Public names of the pure engine that the Cython engine does not have yet (none since the
-# Cython object engine, src/tlfast/_objects_cy.pxi). test_api_parity_complete below is a
-# strict xfail while this is not empty.
-NOT_YET_IN_CYTHON = {}
-
-
 def test_api_parity(engines):
     py, cy = engines
     assert (py.NAME, cy.NAME) == ("python", "cython")
@@ -62,8 +56,7 @@ def test_api_parity(engines):
     for name in py.__all__:
         py_cls, cy_cls = getattr(py, name), getattr(cy, name)
         assert inspect.signature(py_cls) == inspect.signature(cy_cls), name
-        pending = NOT_YET_IN_CYTHON.get(name, set())
-        assert public_names(py_cls) - pending == public_names(cy_cls), name
+        assert public_names(py_cls) == public_names(cy_cls), name
         for attr in sorted(public_names(cy_cls)):
             py_attr, cy_attr = getattr(py_cls, attr), getattr(cy_cls, attr)
             if not callable(py_attr):  # a data attribute (slot / cdef public)
@@ -72,17 +65,6 @@ def test_api_parity(engines):
             py_sig = comparable(inspect.signature(py_attr))
             cy_sig = comparable(inspect.signature(cy_attr))
             assert py_sig == cy_sig, f"{name}.{attr}: {py_sig} != {cy_sig}"
-
-
-@pytest.mark.xfail(
-    bool(any(NOT_YET_IN_CYTHON.values())),
-    reason="the Cython object engine is not written yet",
-    strict=True,
-)
-def test_api_parity_complete(engines):
-    py, cy = engines
-    for name in py.__all__:
-        assert public_names(getattr(py, name)) == public_names(getattr(cy, name)), name
 
 
 def test_engine_instances_agree(engines):

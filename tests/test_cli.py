@@ -6,6 +6,7 @@ is missing, unless this test run itself was asked to be pure (TLFAST_BACKEND=pyt
 """
 
 import base64
+import importlib.util
 import json
 import os
 import subprocess
@@ -14,6 +15,8 @@ import sys
 import pytest
 
 import tlfast
+
+import _helpers as H  # noqa: E402  (tests/ is on sys.path: conftest.py)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LAYER190 = os.path.join(ROOT, "tests", "data", "api-layer190.tl")
@@ -26,15 +29,12 @@ SEED = bytes.fromhex(SEED_HEX)
 SEED_DICT = {"_": "auth.importAuthorization", "id": 4965292, "bytes": b"some bytes here".hex()}
 
 BACKENDS = ["cython", "python"]
-
-
-def _pure_requested():
-    return os.environ.get("TLFAST_BACKEND", "").strip().lower() == "python"
+PEERS = [("telethon", "telethon"), ("kurigram", "pyrogram"), ("msgspec", "msgspec")]
 
 
 @pytest.fixture(scope="module", params=BACKENDS, ids=BACKENDS)
 def cli_backend(request):
-    if request.param == "cython" and _pure_requested():
+    if request.param == "cython" and H.pure_requested():
         pytest.skip("TLFAST_BACKEND=python: the cython command line is not tested")
     return request.param
 
@@ -325,7 +325,7 @@ def test_invalid_backend_is_one_line(tmp_path, args, how):
 
 
 # bench --------------------------------------------------------------------------------
-def test_bench_quick_json(tlfast_cli, cli_backend, tmp_path):
+def test_bench_quick_json(tlfast_cli, cli_backend, tmp_path, peers_required):
     path = tmp_path / "bench.json"
     proc = tlfast_cli("bench", "--quick", "--json", path,
                       "--payload", "import_authorization", "--payload", "send_message")
@@ -343,8 +343,12 @@ def test_bench_quick_json(tlfast_cli, cli_backend, tmp_path):
                 r = by[(payload, op, codec)]
                 assert r["status"] == "ok", r
                 assert r["median_s"] > 0
-            for peer in ("telethon", "kurigram", "msgspec"):
-                assert by[(payload, op, peer)]["status"] in ("ok", "not installed")
+            for peer, module in PEERS:
+                # the child runs this interpreter: a peer importable here must have run
+                installed = importlib.util.find_spec(module) is not None
+                assert installed or not peers_required, f"{module} is not installed"
+                want = "ok" if installed else "not installed"
+                assert by[(payload, op, peer)]["status"] == want, (payload, op, peer)
     if cli_backend == "python":
         assert by[("send_message", "decode", "tlfast-cython")]["status"].startswith("skipped")
 
@@ -358,3 +362,36 @@ def test_main_in_process(capsys):
     assert main(["schema", "nosuchname"]) == 1
     assert capsys.readouterr().err.startswith("tlfast: no constructor or function named")
     assert main([]) == 2
+
+
+@pytest.mark.parametrize("corrupt", ["truncated", "trailing", "unknown id"])
+def test_bench_fails_when_a_peer_disagrees_with_tlfast(monkeypatch, corrupt):
+    """The peers decode tlfast's reference bytes and write them back: one that cannot
+    read them, or writes back other bytes, is an error (exit status 1), never a skip."""
+    from tlfast import _bench
+
+    pytest.importorskip("telethon")
+    pytest.importorskip("pyrogram")
+    data = _bench.tlfast_data("import_authorization")
+    # as if tlfast's encoder had regressed: bytes missing, bytes too many, a wrong id
+    bad = {"truncated": data[:-4], "trailing": data + bytes(4),
+           "unknown id": b"\xef\xbe\xad\xde" + data[4:]}[corrupt]
+    monkeypatch.setitem(_bench._data_cache, ("data", "import_authorization"), bad)
+    out, err = [], []
+    status = _bench.main(["import_authorization"], ["telethon", "kurigram"], quick=True,
+                         out=_Lines(out), err=_Lines(err))
+    assert status == 1
+    report = "".join(out)
+    for peer in ("telethon", "kurigram"):
+        assert f"{peer} import_authorization decode: CheckFailed" in report, report
+
+
+class _Lines:
+    def __init__(self, into):
+        self.into = into
+
+    def write(self, text):
+        self.into.append(text)
+
+    def flush(self):
+        pass

@@ -139,6 +139,43 @@ def test_deeper_random_objects(backend, other, obj):
     assert H.loads(backend, bytearray(data)) == obj
 
 
+@given(deep=S.deep_rich_text(api))
+def test_nesting_up_to_and_past_the_cap(backend, other, deep):
+    """Nesting right up to the 64-level cap round-trips; decoding with the cap set just
+    under the value's depth fails at that level; past 64, encoding itself refuses."""
+    value, levels = deep
+    if levels > tlfast.DEFAULT_MAX_DEPTH:
+        err = same_error(backend, other, H.dumps, value)
+        assert isinstance(err, TLEncodeError) and "nesting deeper than 64 levels" in str(err)
+        return
+    data = round_trip(backend, other, value)
+    assert H.loads(backend, data, max_depth=levels) == value
+    if levels > 1:
+        err = same_error(backend, other, H.loads, data, max_depth=levels - 1)
+        assert f"nesting deeper than {levels - 1} levels" in str(err)
+
+
+FIXED_FORMAT = {"int": "i", "long": "q", "double": "d"}
+
+
+@given(data=st.data(), kind=st.sampled_from(["int", "long", "int128", "int256", "double",
+                                              "Bool", "string", "bytes"]))
+def test_large_vectors(backend, other, data, kind):
+    value = data.draw(S.large_vector(kind), label="value")
+    encoded = round_trip(backend, other, value, f"Vector<{kind}>")
+    assert encoded[:8] == u32(VECTOR) + i32(len(value))
+    if kind in FIXED_FORMAT:  # the bytes, by struct rather than by either engine
+        assert encoded[8:] == struct.pack(f"<{len(value)}{FIXED_FORMAT[kind]}", *value)
+
+
+@given(blob=S.long_blob())
+def test_long_bytes_and_strings(backend, other, blob):
+    assert round_trip(backend, other, blob, "bytes") == S.tl_bytes(blob)
+    text = blob.decode("latin-1")  # a string of the same length in characters
+    data = round_trip(backend, other, text, "string")
+    assert data == S.tl_bytes(text.encode("utf-8"))
+
+
 def test_bool_constructors_are_python_bools(backend, other):
     assert round_trip(backend, other, True) == u32(BOOL_TRUE)
     assert round_trip(backend, other, False) == u32(BOOL_FALSE)

@@ -77,8 +77,11 @@ def test_equality():
     # same fields, different constructor
     assert api.peerChat(chat_id=1) != api.peerChannel(channel_id=1)
     assert api.peerUser(user_id=1) != 1 and api.peerUser(user_id=1) != {"_": "peerUser", "user_id": 1}
-    # the API's message and MTProto's message are different classes
-    assert api.inputPeerEmpty() == api.inputPeerEmpty()
+    # the API's message and MTProto's message are different classes: never equal
+    assert api.message is not mtproto.message
+    assert api.message.CONSTRUCTOR_ID != mtproto.message.CONSTRUCTOR_ID
+    assert api.inputPeerEmpty() == api.inputPeerEmpty()  # no fields: equal by class alone
+    assert api.inputPeerEmpty() != api.inputPeerSelf()
     # deep equality
     u1 = api.user(id=1, usernames=[api.username(username="a")])
     u2 = api.user(id=1, usernames=[api.username(username="a")])

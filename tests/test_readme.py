@@ -91,5 +91,12 @@ def test_console_examples(backend, command, expected):
     env = dict(os.environ, TLFAST_BACKEND=backend.NAME)
     proc = subprocess.run([sys.executable, *argv[1:]], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
-    shown = (proc.stdout + proc.stderr).splitlines()
+    # The README promises exit status 1 with one "tlfast: ..." line on stderr for bad
+    # input, and 0 with the output on stdout otherwise.
+    if expected and expected[0].startswith("tlfast: "):
+        assert proc.returncode == 1, proc.stderr
+        shown = proc.stderr.splitlines()
+    else:
+        assert proc.returncode == 0, proc.stderr
+        shown = proc.stdout.splitlines()
     assert [line.rstrip() for line in shown[: len(expected)]] == expected

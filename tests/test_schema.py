@@ -171,8 +171,15 @@ def test_every_definition_gets_a_class(schema):
         if schema is MTPROTO and d.name == "message":
             attrs.remove("bytes")  # the body length: derived on encode, checked on decode
         assert list(cls.__slots__) == attrs, d.name
-        assert list(inspect.signature(cls).parameters) == [
-            p.name for p in inspect.signature(cls).parameters.values()]
+        # keyword arguments: the required fields first, then the optional ones (flags.N?
+        # fields, and a plain `#` nothing depends on, which defaults to 0)
+        optional = {p.name for p in d.params if p.flag is not None or str(p.type) == "#"}
+        by_tl_name = dict(zip([p.name for p in d.params if p.name not in words and
+                               not (schema is MTPROTO and d.name == "message" and p.name == "bytes")],
+                              attrs))
+        want = ([a for n, a in by_tl_name.items() if n not in optional]
+                + [a for n, a in by_tl_name.items() if n in optional])
+        assert list(inspect.signature(cls).parameters) == want, d.name
         if d.is_function:
             assert issubclass(cls, TLFunction)
             assert cls.RESULT == str(d.type)
