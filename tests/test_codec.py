@@ -131,8 +131,7 @@ def test_every_constructor_round_trips(backend, other, chunk, sweep):
 DEEP = S.TLStrategies([API, MTPROTO], max_depth=5, max_list=3)
 
 
-@settings(max_examples=40, suppress_health_check=[HealthCheck.too_slow,
-                                                  HealthCheck.data_too_large])
+@settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(obj=st.sampled_from([p for p in DEEP.plans if DEEP.usable(p)]).flatmap(DEEP.of))
 def test_deeper_random_objects(backend, other, obj):
     data = round_trip(backend, other, obj)
