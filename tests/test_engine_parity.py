@@ -356,7 +356,7 @@ class _Raw:
 
 
 def test_gzip_packed(py, cy):
-    # Both engines inflate with the same tlfast._codec.inflate: the expectations are
+    # Both engines inflate with the same tlfast._primitives.inflate: the expectations are
     # written here, the compressed data comes from Python's gzip module.
     api = tlfast.schemas.api
     mt = tlfast.schemas.mtproto
