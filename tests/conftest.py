@@ -50,11 +50,11 @@ def pytest_configure(config):
         config.option.hypothesis_seed = ci_seed()
 
 
-def pytest_report_header(config):
+def pytest_terminal_summary(terminalreporter, config):
     seed = config.getoption("hypothesis_seed")
-    if seed is not None:
-        return f"hypothesis seed: {seed} (TLFAST_HYPOTHESIS_SEED={seed} replays this run)"
-    return None
+    if seed is not None:  # shown under -q too, so a red CI log says how to replay it
+        terminalreporter.write_line(f"hypothesis seed {seed} (TLFAST_HYPOTHESIS_SEED={seed} "
+                                    "HYPOTHESIS_PROFILE=ci replays this run)")
 
 
 @pytest.fixture(scope="session", params=BACKENDS, ids=BACKENDS)

@@ -515,7 +515,10 @@ def test_strings_in_custom_schema(custom, backend):
         ("a#1 x:int = A;\n\n  b#2 y:flags.0?int = B;", 3, 7, "flags"),
         ("a#1 x:int = A;\n /* open", 2, 2, "unterminated"),
         ("a x:int = A;\nb {X:Type y:int = B;", 2, 3, "'{'"),
-        ("ok = A;\nnot one", 2, 1, "';'"),
+        ("ok = A;\nnot one", 2, 1, "declaration without a closing ';'"),
+        ("a#1 x:int = A;\nb#2 x:int = B\n---functions---\nc#3 = C;", 2, 1,
+         "missing ';' before section marker"),
+        ("a#1 = A;\n  1abc#2 = B;", 2, 3, "bad combinator name '1abc#2'"),
         ("a#1 f:# x:f.32?int = A;", 1, 9, "bit 32"),
         ("a#1 = ;", 1, 1, "result type"),
         ("a#1 x:int A;", 1, 1, "'='"),
@@ -531,6 +534,12 @@ def test_syntax_errors_name_line_and_column(text, line, column, fragment):
     assert (err.line, err.column) == (line, column), str(err)
     assert f"line {line}, column {column}" in str(err)
     assert fragment in str(err)
+
+
+def test_type_arguments_split_at_the_top_level_commas():
+    t = tlfast._tlparse.parse_type("A<Vector<Vector<int>>,long,B<c,d>>")
+    assert [str(a) for a in t.args] == ["Vector<Vector<int>>", "long", "B<c,d>"]
+    assert [str(a) for a in t.args[2].args] == ["c", "d"]
 
 
 def test_bad_type_expressions(backend):
