@@ -519,6 +519,8 @@ def test_strings_in_custom_schema(custom, backend):
         ("a#1 x:int = A;\nb#2 x:int = B\n---functions---\nc#3 = C;", 2, 1,
          "missing ';' before section marker"),
         ("a#1 = A;\n  1abc#2 = B;", 2, 3, "bad combinator name '1abc#2'"),
+        ("a#1 {t:Foo} x:int = A;", 1, 5, "bad generic parameter '{t:Foo}'"),
+        ("a#1 x:int = A;\nb#2 x:int = B<;", 2, 1, "unbalanced '<' in type expression 'B<'"),
         ("a#1 f:# x:f.32?int = A;", 1, 9, "bit 32"),
         ("a#1 = ;", 1, 1, "result type"),
         ("a#1 x:int A;", 1, 1, "'='"),
@@ -534,6 +536,12 @@ def test_syntax_errors_name_line_and_column(text, line, column, fragment):
     assert (err.line, err.column) == (line, column), str(err)
     assert f"line {line}, column {column}" in str(err)
     assert fragment in str(err)
+
+
+def test_result_type_applications_and_stray_semicolons():
+    defs = tlfast._tlparse.parse(";\npair#1 {t:Type} a:t = Pair t;;\n;")[0]
+    assert [d.name for d in defs] == ["pair"]
+    assert str(defs[0].type) == "Pair<t>" and [str(a) for a in defs[0].type.args] == ["t"]
 
 
 def test_type_arguments_split_at_the_top_level_commas():
