@@ -29,6 +29,7 @@ from cpython.bytes cimport (
 from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_Check, PyByteArray_GET_SIZE
 from cpython.exc cimport PyErr_Clear
 from cpython.mem cimport PyMem_Free, PyMem_Realloc
+from cpython.object cimport PyObject
 from cpython.pyport cimport PY_SSIZE_T_MAX
 from libc.limits cimport LLONG_MAX, LLONG_MIN
 from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t
@@ -185,6 +186,12 @@ Reads TL values from ``buf`` (bytes, bytearray or memoryview) without copying it
     cdef public object max_inflate
     cdef object _cyc              # the codec's CyCodec (object engine, _objects_cy.pxi)
     cdef Py_ssize_t _depth_limit  # max_depth as a C integer, set by read_object
+    # Objects and lists made by the current read_object, kept out of the collector's
+    # lists until it returns (_objects_cy.pxi, "garbage collector"): owned references.
+    cdef PyObject** _deferred     # NULL, _deferred_small, or PyMem-allocated beyond that
+    cdef Py_ssize_t _ndeferred
+    cdef Py_ssize_t _deferred_cap
+    cdef PyObject* _deferred_small[16]
 
     def __init__(self, buf, schema=None, *, max_depth=DEFAULT_MAX_DEPTH,
                  max_inflate=DEFAULT_MAX_INFLATE):
@@ -220,16 +227,22 @@ Reads TL values from ``buf`` (bytes, bytearray or memoryview) without copying it
             PyBuffer_Release(&self._view)
 
     def __dealloc__(self):
+        _track_deferred(self, 0)
+        if self._deferred != self._deferred_small:
+            PyMem_Free(self._deferred)  # NULL if nothing was ever deferred
         self._release()
 
     def read_object(self, type=None):
         """A value of TL ``type`` (a type expression; default: a boxed Object)."""
+        cdef Py_ssize_t deferred = self._ndeferred  # read_object may be re-entered
         self._depth_limit = _depth_limit_of(self.max_depth)
         try:
             return _read_object(self, type)
         except RecursionError:
             # Only when the caller was already deep in its own stack (max_depth is capped).
             raise P.TLDecodeError("nesting too deep for the Python stack", self._pos) from None
+        finally:
+            _track_deferred(self, deferred)
 
     def tell(self):
         """The cursor: offset of the next byte to read."""

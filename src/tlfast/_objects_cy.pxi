@@ -548,6 +548,75 @@ cdef inline object _ctor_of_value(object v):
     return _ctor_of(<object>plan)
 
 
+# ---------------------------------------------------------------- garbage collector
+# Decoding a large response makes thousands of objects and lists, each tracked by the
+# cyclic collector from birth, and every 700 allocations start a collection. While the
+# decode runs, those collections would walk the half-built tree again and again (all of it
+# alive) and promote it to the older generations, whose full collections walk the whole
+# heap: a third of the decode time, growing faster than the data. So each object and list
+# a read_object makes is taken off the collector's lists at birth and put back, all of
+# them, before read_object returns or raises (Reader.read_object, _read_gzip). The
+# allocations still count towards the next collection, and what the caller receives is
+# tracked exactly as before: nothing is ever left untracked, so a reference cycle a user
+# makes later is collected as usual. In between, a collection (set off by our allocations,
+# or run by another thread while we wait on zlib) does not see the untracked objects;
+# they hold references only to each other, to atomic values and to their classes, so
+# nothing they reach can be freed wrongly, and they cannot be in a cycle yet.
+
+cdef extern from "Python.h":
+    int PyObject_GC_IsTracked(PyObject*)
+    void PyObject_GC_Track(PyObject*)
+    void PyObject_GC_UnTrack(PyObject*)
+
+
+cdef inline int _defer_tracking(Reader r, object obj) except -1:
+    """Untrack ``obj`` (fresh from this decode) until the decode ends; a new reference
+    is held meanwhile, so ``_track_deferred`` never meets a freed object."""
+    if not PyObject_GC_IsTracked(<PyObject*>obj):
+        return 0  # a class without GC support (no slots), or a foreign allocator's choice
+    if r._ndeferred == r._deferred_cap:
+        _grow_deferred(r)
+    PyObject_GC_UnTrack(<PyObject*>obj)
+    Py_INCREF(obj)
+    r._deferred[r._ndeferred] = <PyObject*>obj
+    r._ndeferred += 1
+    return 0
+
+
+cdef int _grow_deferred(Reader r) except -1:
+    cdef PyObject** p
+    cdef Py_ssize_t cap
+    if r._deferred == NULL:
+        r._deferred = r._deferred_small
+        r._deferred_cap = 16
+        return 0
+    cap = r._deferred_cap * 2
+    if r._deferred == r._deferred_small:
+        p = <PyObject**>PyMem_Malloc(cap * sizeof(PyObject*))
+        if p != NULL:
+            memcpy(p, r._deferred_small, r._ndeferred * sizeof(PyObject*))
+    else:
+        p = <PyObject**>PyMem_Realloc(r._deferred, cap * sizeof(PyObject*))
+    if p == NULL:
+        raise MemoryError()
+    r._deferred = p
+    r._deferred_cap = cap
+    return 0
+
+
+cdef void _track_deferred(Reader r, Py_ssize_t start) noexcept:
+    """Track again everything deferred since ``start``, and drop our references (on an
+    error path that may free the half-built objects: they are tracked first, as their
+    deallocation expects nothing else)."""
+    cdef PyObject* p
+    while r._ndeferred > start:
+        r._ndeferred -= 1
+        p = r._deferred[r._ndeferred]
+        if not PyObject_GC_IsTracked(p):
+            PyObject_GC_Track(p)
+        tlf_decref(p)
+
+
 # ---------------------------------------------------------------- decoding
 
 cdef Py_ssize_t _depth_limit_of(object max_depth) except? -2:
@@ -672,7 +741,10 @@ cdef object _read_gzip(Reader r, CyType t, Py_ssize_t depth, Py_ssize_t pos):
     inner._codec = r._codec
     inner._cyc = r._cyc
     inner._depth_limit = r._depth_limit
-    value = _read_boxed(inner, t, depth)
+    try:
+        value = _read_boxed(inner, t, depth)
+    finally:
+        _track_deferred(inner, 0)
     if inner._end != inner._pos:
         raise TLDecodeError(f"{inner._end - inner._pos} trailing bytes inside gzip_packed", pos)
     return value
@@ -701,6 +773,7 @@ cdef object _read_ctor_body(Reader r, CyCtor c, Py_ssize_t depth):
     if depth > r._depth_limit:
         raise P.too_deep(r._pos, r.max_depth)
     obj = tlf_alloc(c.cls)
+    _defer_tracking(r, obj)
     if c.nwords:
         memset(words, 0, c.nwords * sizeof(uint32_t))
     try:
@@ -876,24 +949,28 @@ cdef object _read_vector_body(Reader r, CyType elem, Py_ssize_t depth):
             raise P.bad_count(count, pos, 4, left)
     if k == K_LONG:
         out = PyList_New(count)
+        _defer_tracking(r, out)
         for i in range(count):
             _list_set(out, i, <int64_t>tlf_ld64(p + 8 * i))
         r._pos += 8 * count
         return out
     if k == K_INT:
         out = PyList_New(count)
+        _defer_tracking(r, out)
         for i in range(count):
             _list_set(out, i, <int32_t>tlf_ld32(p + 4 * i))
         r._pos += 4 * count
         return out
     if k == K_UINT:
         out = PyList_New(count)
+        _defer_tracking(r, out)
         for i in range(count):
             _list_set(out, i, tlf_ld32(p + 4 * i))
         r._pos += 4 * count
         return out
     if k == K_DOUBLE:
         out = PyList_New(count)
+        _defer_tracking(r, out)
         for i in range(count):
             _list_set(out, i, tlf_u64_as_double(tlf_ld64(p + 8 * i)))
         r._pos += 8 * count
@@ -901,6 +978,7 @@ cdef object _read_vector_body(Reader r, CyType elem, Py_ssize_t depth):
     # Anything else may run Python code (a constructor met for the first time, gzip_packed,
     # int128): the list only ever holds finished elements.
     out = []
+    _defer_tracking(r, out)
     if k == K_INT128 or k == K_INT256:
         for i in range(count):
             out.append(_read_primitive(r, k))  # cannot fail: the count check covers them
