@@ -1,13 +1,17 @@
-"""One table from a benchmark run: median per codec, ratio to Telethon, declared targets.
+"""One table from a benchmark run: median per codec, ratio to Telethon, declared goals.
 
     pytest benchmarks/bench_codec.py --benchmark-json=bench.json
-    python benchmarks/report.py bench.json            # table; "MISSED" beside broken targets
-    python benchmarks/report.py --check bench.json    # ... and exit 1 if a target is missed
+    python benchmarks/report.py bench.json            # table; "MISSED" beside missed goals
+    python benchmarks/report.py --check bench.json    # ... and exit 1 if a goal is missed
+    python benchmarks/report.py --check --tolerance 0.25 bench.json   # on a noisy machine
 
 Also reads the JSON of ``python -m tlfast bench --json PATH``. Only ratios measured in the
-same run are compared (never absolute times across runs or machines). The targets are the
-ratios issue 4 declares (tlfast._bench.TARGETS, plus linear growth from 100 to 1000
-messages); a target whose codec was not measured is listed as such and does not fail.
+same run are compared (never absolute times across runs or machines). The goals are
+tlfast._bench's: ratios to Telethon (TARGETS) and to another peer (PEER_TARGETS), and
+linear growth from 100 to 1000 messages; a goal whose codec was not measured is listed as
+such and does not fail. ``--tolerance F`` lets a measurement exceed its goal by the
+fraction F before ``--check`` fails (the table still marks it MISSED): for CI machines,
+whose run-to-run noise is larger than some goals' margins.
 """
 
 import argparse
@@ -74,7 +78,10 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("json", help="pytest-benchmark --benchmark-json file (or tlfast bench --json)")
     ap.add_argument("--check", action="store_true",
-                    help="exit 1 when a declared target ratio is missed")
+                    help="exit 1 when a declared goal is missed")
+    ap.add_argument("--tolerance", type=float, default=0.0, metavar="F",
+                    help="with --check, fail only when a measurement exceeds its goal by "
+                    "more than the fraction F (default 0)")
     args = ap.parse_args(argv)
     try:
         report = load(args.json)
@@ -85,17 +92,23 @@ def main(argv=None):
         print("report.py: no codec benchmarks in this file (was bench_codec.py run?)",
               file=sys.stderr)
         return 2
+    if args.tolerance < 0:
+        print("report.py: --tolerance must be 0 or more", file=sys.stderr)
+        return 2
     print(_bench.format_table(report))
     missed = _bench.missed_targets(report)
+    failing = _bench.missed_targets(report, args.tolerance)
     unmeasured = _bench.unmeasured_targets(report)
     if unmeasured:
         print("\nnot measured in this run: " + "; ".join(unmeasured))
     if missed:
-        print(f"\n{len(missed)} target(s) MISSED:")
+        print(f"\n{len(missed)} goal(s) MISSED:")
         for line in missed:
             print("  " + line)
-        if args.check:
-            return 1
+        if args.tolerance and args.check:
+            print(f"{len(failing)} of them beyond the tolerance of {args.tolerance:g}")
+    if args.check and failing:
+        return 1
     return 0
 
 

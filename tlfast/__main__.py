@@ -80,6 +80,11 @@ def _parser():
                        "(alone and with tlfast's drop-in), kurigram and msgspec; print one "
                        "table with ratios to Telethon.")
     b.add_argument("--quick", action="store_true", help="fewer, shorter samples (under 30 s)")
+    b.add_argument("--no-gc", action="store_true",
+                   help="pause the garbage collector while sampling (default: it runs, as "
+                   "in a live client)")
+    b.add_argument("--markdown", action="store_true",
+                   help="print the table in Markdown, as the README shows it")
     b.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
     b.add_argument("--payload", action="append", metavar="NAME",
                    help="only this payload (repeatable); one of: " + ", ".join(_payload_names()))
@@ -167,7 +172,8 @@ def cmd_bench(args):
             raise CLIError(f"unknown codec {name!r}; expected one of {', '.join(_bench.CODECS)}")
     if args.json:
         _check_writable(args.json)
-    return _bench.main(args.payload, args.codec, args.quick, args.json)
+    return _bench.main(args.payload, args.codec, args.quick, args.json,
+                       gc_on=not args.no_gc, markdown=args.markdown)
 
 
 def _check_writable(path):

@@ -13,7 +13,7 @@ May use: tlfast.
 import random
 
 __all__ = ["PAYLOADS", "build", "messages_messages", "upload_file", "vector_long",
-           "import_authorization", "send_message"]
+           "emoji_documents", "delete_messages", "import_authorization", "send_message"]
 
 SEED = 228
 
@@ -245,6 +245,23 @@ def vector_long(n=100_000, seed=SEED):
     return [rng.getrandbits(64) - (1 << 63) for _ in range(n)]
 
 
+def emoji_documents(n=100_000, seed=SEED):
+    """``messages.getCustomEmojiDocuments`` asking for 100k documents: a long
+    ``Vector<long>`` inside a request."""
+    from tlfast import api
+
+    return api.messages.getCustomEmojiDocuments(document_id=vector_long(n, seed))
+
+
+def delete_messages(n=100_000, seed=SEED):
+    """``messages.deleteMessages`` of 100k message ids: a long ``Vector<int>`` inside a
+    request."""
+    from tlfast import api
+
+    rng = random.Random(seed)
+    return api.messages.deleteMessages(revoke=True, id=[rng.randrange(1, 2**31) for _ in range(n)])
+
+
 def import_authorization():
     """The seed's example request."""
     from tlfast import api
@@ -282,6 +299,8 @@ PAYLOADS = {
     "messages_1000": (lambda: messages_messages(1000), None),
     "upload_file_512k": (upload_file, None),
     "vector_long_100k": (vector_long, "Vector<long>"),
+    "emoji_documents_100k": (emoji_documents, None),
+    "delete_messages_100k": (delete_messages, None),
     "import_authorization": (import_authorization, None),
     "send_message": (send_message, None),
 }
