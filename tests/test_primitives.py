@@ -158,6 +158,46 @@ def test_string_invalid_utf8_is_replaced(backend):
         assert backend.Reader(data).read_bytes() == data[1 : 1 + data[0]]
 
 
+def _utf8_edge_cases():
+    """Every one- and two-byte sequence, and three- and four-byte ones around each limit
+    of UTF-8 (overlong forms, surrogates, U+10FFFF, bad continuation bytes)."""
+    edges = (0x00, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0, 0xFF)
+    seqs = [bytes([a]) for a in range(256)]
+    seqs += [bytes([a, b]) for a in range(0x80, 0x100) for b in range(256)]
+    seqs += [bytes([a, b, c]) for a in range(0xE0, 0xF0) for b in edges for c in edges]
+    seqs += [bytes([a, b, c, d]) for a in range(0xF0, 0xF8) for b in edges
+             for c in (0x7F, 0x80, 0xBF, 0xC0) for d in (0x7F, 0x80, 0xBF, 0xC0)]
+    return seqs
+
+
+def _read_strings(backend, bodies):
+    w = backend.Writer()
+    for body in bodies:
+        w.write_bytes(body)
+    r = backend.Reader(w.getvalue())
+    return [r.read_string() for _ in bodies]
+
+
+def test_string_decoding_matches_python_on_utf8_edges(backend):
+    # Each sequence alone, and after text of each width (ASCII, Latin-1, BMP, astral),
+    # so that every kind of str the decoder can build meets every edge.
+    bodies = []
+    for seq in _utf8_edge_cases():
+        for prefix in (b"", b"ab", "é".encode(), "я".encode(), "😀".encode()):
+            bodies.append(prefix + seq)
+            bodies.append(prefix + seq + b"z")
+    got = _read_strings(backend, bodies)
+    for body, text in zip(bodies, got):
+        assert text == body.decode("utf-8", "replace"), body
+
+
+@given(st.lists(st.one_of(st.text(), st.binary()), max_size=20))
+def test_string_decoding_matches_python(backend, parts):
+    bodies = [p.encode() if isinstance(p, str) else p for p in parts]
+    bodies.append(b"".join(bodies))
+    assert _read_strings(backend, bodies) == [b.decode("utf-8", "replace") for b in bodies]
+
+
 def test_string_encoding(backend):
     assert encode(backend, "write_string", "héllo") == b"\x06h\xc3\xa9llo\0"
     assert encode(backend, "write_string", b"raw\xff") == b"\x04raw\xff\0\0\0"

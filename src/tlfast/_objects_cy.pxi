@@ -682,7 +682,7 @@ cdef inline object _read_primitive(Reader r, int k):
         return _rint64(r)
     if k == K_STRING:
         data = _rbytes(r, &size)
-        return PyUnicode_DecodeUTF8(<const char*>data, size, "replace")
+        return tlf_decode_string(data, size)
     if k == K_BYTES:
         data = _rbytes(r, &size)
         return PyBytes_FromStringAndSize(<const char*>data, size)
@@ -793,7 +793,7 @@ cdef object _read_ctor_body(Reader r, CyCtor c, Py_ssize_t depth):
                 words[f.word_out] = _ruint32(r)
             elif k == K_STRING:
                 data = _rbytes(r, &size)
-                tlf_set(obj, f.offset, PyUnicode_DecodeUTF8(<const char*>data, size, "replace"))
+                tlf_set(obj, f.offset, tlf_decode_string(data, size))
             elif k == K_OBJECT:
                 tlf_set(obj, f.offset, _read_boxed(r, <CyType>f.sub, depth))
             elif k == K_TRUE:
