@@ -353,6 +353,22 @@ def test_bench_quick_json(tlfast_cli, cli_backend, tmp_path, peers_required):
         assert by[("send_message", "decode", "tlfast-cython")]["status"].startswith("skipped")
 
 
+def test_bench_markdown_and_no_gc(tlfast_cli, tmp_path):
+    path = tmp_path / "bench.json"
+    out = ok(tlfast_cli("bench", "--quick", "--markdown", "--no-gc", "--json", path,
+                        "--payload", "import_authorization", "--codec", "tlfast-python",
+                        "--codec", "telethon"))
+    assert out.startswith("`python -m tlfast bench`: ")
+    assert "garbage collector paused while sampling" in out
+    assert "| payload | size | op | tlfast-python |" in out
+    assert "| import_authorization | 28 B | decode | " in out
+    report = json.loads(path.read_text(encoding="utf-8"))
+    assert report["settings"]["gc"] == "paused while sampling"
+    out = ok(tlfast_cli("bench", "--quick", "--payload", "import_authorization",
+                        "--codec", "tlfast-python"))
+    assert "garbage collector on, as in a live client" in out
+
+
 def test_main_in_process(capsys):
     """The console script's entry point returns the exit status instead of exiting."""
     from tlfast.__main__ import main
