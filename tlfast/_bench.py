@@ -932,16 +932,7 @@ def format_table(report):
     lines.append(fmt(header))
     lines.append("  ".join("-" * w for w in widths))
     lines.extend(fmt(r) for r in rows)
-    goals = goal_rows(report)
-    if goals:
-        lines.append("")
-        lines.append("goals (ratios of median times in this run):")
-        for what, goal, got, met in goals:
-            lines.append(f"  {what}: {goal}  got {got}  {'met' if met else 'MISSED'}")
-    if notes:
-        lines.append("")
-        lines.extend(notes)
-    return "\n".join(lines)
+    return "\n".join(lines + _goals_and_notes(report, notes, markdown=False))
 
 
 def format_markdown(report):
@@ -956,17 +947,25 @@ def format_markdown(report):
     lines.append("| " + " | ".join(header) + " |")
     lines.append("|" + "|".join("---:" if i in right else "---" for i in range(len(header))) + "|")
     lines.extend("| " + " | ".join(str(x) for x in row) + " |" for row in rows)
+    return "\n".join(lines + _goals_and_notes(report, notes, markdown=True))
+
+
+def _goals_and_notes(report, notes, markdown):
+    """The lines under the table: every goal with its measurement and verdict, then the
+    notes (errors, codecs not available)."""
+    lines = []
     goals = goal_rows(report)
     if goals:
-        lines.append("")
-        lines.append("Goals (ratios of median times in the same run):")
-        lines.append("")
+        lines += ["", "Goals (ratios of median times in the same run):"] + ([""] if markdown else [])
         for what, goal, got, met in goals:
-            lines.append(f"- {what}: {goal}, got {got}, {'met' if met else '**MISSED**'}")
+            if markdown:
+                lines.append(f"- {what}: {goal}, got {got}, {'met' if met else '**MISSED**'}")
+            else:
+                lines.append(f"  {what}: {goal}  got {got}  {'met' if met else 'MISSED'}")
     if notes:
         lines.append("")
-        lines.extend(f"- {n}" for n in notes)
-    return "\n".join(lines)
+        lines.extend(f"- {n}" if markdown else n for n in notes)
+    return lines
 
 
 def main(payloads=None, codecs=None, quick=False, json_path=None, out=None, err=None,

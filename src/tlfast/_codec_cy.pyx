@@ -483,6 +483,8 @@ Builds TL bytes; ``getvalue()`` returns them."""
 
     def getvalue(self):
         """Everything written so far, as bytes."""
+        global _size_hint
+        _size_hint = self._len if self._len < _SIZE_HINT_MAX else _SIZE_HINT_MAX
         return PyBytes_FromStringAndSize(<const char*>self._data, self._len)
 
     def write_int(self, value):
@@ -552,6 +554,14 @@ Builds TL bytes; ``getvalue()`` returns them."""
             _wstring_slow(self, value)
 
 
+# A new Writer starts with room for what the last one produced (up to 1 MiB): a client
+# encodes similar requests over and over, and growing to that size again costs each
+# encode several reallocations and copies. (A plain C global: a race between threads only
+# changes a hint.)
+cdef Py_ssize_t _size_hint = 256
+cdef Py_ssize_t _SIZE_HINT_MAX = 1 << 20
+
+
 cdef int _grow(Writer w, Py_ssize_t n) except -1:
     cdef Py_ssize_t need, cap
     cdef unsigned char* data
@@ -559,7 +569,7 @@ cdef int _grow(Writer w, Py_ssize_t n) except -1:
         raise MemoryError()
     need = w._len + n
     if w._cap == 0:
-        cap = 256
+        cap = _size_hint if _size_hint > 256 else 256
     elif w._cap <= PY_SSIZE_T_MAX // 2:
         cap = w._cap * 2
     else:
