@@ -860,11 +860,14 @@ cdef object _read_host_ctor(Reader r, CyCtor c, Py_ssize_t depth):
         _add_ctor_path(exc, c, i, depth)
         raise
     if c.build == K_CALL:
-        return c.cls(**d)
-    if c.finish is not None:
-        c.finish(d)
-    obj = tlf_alloc(c.cls)
-    tlf_set_dict(obj, d)
+        obj = c.cls(**d)
+    else:
+        if c.finish is not None:
+            c.finish(d)
+        obj = tlf_alloc(c.cls)
+        tlf_set_dict(obj, d)
+        _defer_tracking(r, d)  # as for tlfast's own objects: off the collector's lists
+    _defer_tracking(r, obj)    # until the decode returns
     return obj
 
 
