@@ -484,3 +484,35 @@ def test_decoded_objects_behave_as_telethons(installed):
     for g, w in zip(got.messages, want.messages):
         assert (g.sender_id, g.chat_id, g.text, g.is_reply) == (w.sender_id, w.chat_id, w.text, w.is_reply)
     got._self_outgoing = True  # Telethon sets this on decoded Updates
+
+
+def test_no_leaks_through_the_seams(installed):
+    """Objects the drop-in builds (held off the collector during a decode), the host's own
+    objects it delegates to, and error paths leave nothing behind."""
+    import gc
+
+    from tlfast import _bench
+
+    data = _bench.tlfast_data("messages_100")
+    bad = bytes(types.Message(id=1, peer_id=types.PeerUser(1), date=None, message="",
+                              media=types.MessageMediaUnsupported())).replace(
+        struct.pack("<I", types.MessageMediaUnsupported.CONSTRUCTOR_ID), b"\x0d\xf0\xad\x0b")
+    container = _receive_bodies()[0]
+
+    def cycle():
+        obj = BinaryReader(data).tgread_object()
+        bytes(obj)
+        BinaryReader(container).tgread_object()
+        try:
+            BinaryReader(bad).tgread_object()
+        except TypeNotFoundError:
+            pass
+
+    for _ in range(3):
+        cycle()
+    gc.collect()
+    before = len(gc.get_objects())
+    for _ in range(30):
+        cycle()
+    gc.collect()
+    assert len(gc.get_objects()) - before < 100
