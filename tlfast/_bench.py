@@ -884,9 +884,10 @@ def _table(report):
                 notes.append(f"{c} {payload} {op}: {r.get('error')}")
             elif r["status"] == "not installed":
                 row.append("not installed")
-            else:  # "not built (why)", "skipped (why)": one note per codec
-                row.append(r["status"].split(" (")[0])
-                notes.append(f"{c}: {r['status']}")
+            else:  # "not built (why)", "skipped (why)", "cannot: why": one note per codec
+                status = r["status"]
+                row.append("n/a" if status.startswith("cannot") else status.split(" (")[0])
+                notes.append(f"{c}: {status}")
         rows.append(row)
     for m in report.get("growth") or ():
         if m.get("status") != "ok":
