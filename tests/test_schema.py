@@ -544,6 +544,12 @@ def test_result_type_applications_and_stray_semicolons():
     assert str(defs[0].type) == "Pair<t>" and [str(a) for a in defs[0].type.args] == ["t"]
 
 
+def test_definition_repr_says_what_it_is():
+    assert repr(API["peerUser"]) == "<TL constructor peerUser#59511722 user_id:long = Peer>"
+    assert repr(API["auth.importAuthorization"]) == (
+        "<TL function auth.importAuthorization#a57a7dad id:long bytes:bytes = auth.Authorization>")
+
+
 def test_type_arguments_split_at_the_top_level_commas():
     t = tlfast._tlparse.parse_type("A<Vector<Vector<int>>,long,B<c,d>>")
     assert [str(a) for a in t.args] == ["Vector<Vector<int>>", "long", "B<c,d>"]

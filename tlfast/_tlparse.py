@@ -71,13 +71,6 @@ class TypeExpr:
     def __hash__(self):
         return hash(str(self))
 
-    def to_tuple(self):
-        return (self.name, tuple(a.to_tuple() for a in self.args), self.bare, self.bang)
-
-    @classmethod
-    def from_tuple(cls, t):
-        return cls(t[0], [cls.from_tuple(a) for a in t[1]], t[2], t[3])
-
 
 class Param:
     """One parameter. ``flag`` is the name of the ``#`` field it depends on (or None),
@@ -145,20 +138,6 @@ class Definition:
     def __repr__(self):
         kind = "built-in" if self.is_builtin else "function" if self.is_function else "constructor"
         return f"<TL {kind} {self.source}>"
-
-    def to_tuple(self):
-        return (
-            self.name, self.id, self.declared_id, self.computed_id,
-            tuple((p.name, p.type.to_tuple(), p.flag, p.bit) for p in self.params),
-            self.generics, self.type.to_tuple(), self.is_function, self.line, self.source,
-            self.is_builtin,
-        )
-
-    @classmethod
-    def from_tuple(cls, t):
-        params = tuple(Param(n, TypeExpr.from_tuple(ty), f, b) for n, ty, f, b in t[4])
-        return cls(t[0], t[1], t[2], t[3], params, t[5], TypeExpr.from_tuple(t[6]), t[7], t[8],
-                   t[9], t[10])
 
 
 _LAYER = re.compile(r"//\s*LAYER\s+(\d+)")
