@@ -23,8 +23,8 @@ May use: errors, _plans, _backend, _codec, schema, schemas.
 #  9  schemas, _stubgen       tlfast.schemas.api / .mtproto, loaded on first use; .pyi writer
 # 10  tlfast                  this file: the public names
 # 11  adapters._common        drop-in adapters: what every host needs (DESIGN §4)
-# 12  adapters.telethon       the Telethon drop-in
-# 13  adapters, telethon      the adapters' package; tlfast.telethon, its entry point
+# 12  adapters.telethon, adapters.pyrogram   the Telethon drop-in; the Pyrogram family's
+# 13  adapters, telethon, pyrogram   the adapters' package; tlfast.telethon and tlfast.pyrogram
 # 14  _payloads               benchmark payloads
 # 15  _bench                  python -m tlfast bench
 # 16  __main__                the command line

@@ -77,8 +77,9 @@ def _parser():
     b = sub.add_parser("bench", help="time the bundled payloads for tlfast and its peers",
                        description="Time the bundled realistic payloads (the ones benchmarks/ "
                        "uses) for tlfast-cython, tlfast-python and, when installed, Telethon "
-                       "(alone and with tlfast's drop-in), kurigram and msgspec; print one "
-                       "table with ratios to Telethon.")
+                       "(alone and with tlfast's drop-in), kurigram (alone and with tlfast.pyrogram) "
+                       "and msgspec; print one table with ratios to Telethon (a drop-in's: to its "
+                       "host alone).")
     b.add_argument("--quick", action="store_true", help="fewer, shorter samples (under 30 s)")
     b.add_argument("--no-gc", action="store_true",
                    help="pause the garbage collector while sampling (default: it runs, as "

@@ -211,6 +211,7 @@ def _write_bytes(out, data):
 # --- the object engine: interprets plans (tlfast._plans) ---------------------------------
 _new = object.__new__
 _setattr = object.__setattr__
+_ABSENT = {PL.ABSENT_NONE: lambda: None, PL.ABSENT_FALSE: lambda: False, PL.ABSENT_LIST: list}
 
 
 def _read_object(self, type=None):
@@ -236,9 +237,11 @@ def _read(r, tp, depth):
         cid = r.read_uint()
         if cid != P.VECTOR:
             raise P.not_vector(cid, pos)
-        return _read_vector(r, tp.elem, depth + 1)
+        out = _read_vector(r, tp.elem, depth + 1)
+        return out if tp.factory is None else tp.factory(out)
     if k == PL.BARE_VECTOR:
-        return _read_vector(r, tp.elem, depth + 1)
+        out = _read_vector(r, tp.elem, depth + 1)
+        return out if tp.factory is None else tp.factory(out)
     if k == PL.UNDEFINED:
         raise P.undefined_read(tp.text, r._pos)
     return _PRIMITIVE_READERS[k](r)
@@ -354,7 +357,7 @@ def _interpret_ctor(r, plan, depth):
             f = fields[i]
             if f.flag >= 0 and not (flags[f.flag] >> f.bit) & 1:
                 if f.slot >= 0:
-                    _setattr(obj, f.attr, False if f.kind == PL.TRUE else None)
+                    _setattr(obj, f.attr, _ABSENT[f.absent]())
                 continue
             k = f.kind
             if k == PL.FLAGS:
@@ -569,9 +572,16 @@ def _interpret_write_ctor(w, plan, obj, depth):
 
 
 def _values(plan, obj):
-    """Field values by field index (None for flags words); an unset slot is an error."""
+    """Field values by field index (None for flags words); an unset slot is an error. A
+    falsy value of a field with a host's rule for it (``falsy``) is absent, or refused."""
     try:
-        return [getattr(obj, f.attr) if f.slot >= 0 else None for f in plan.fields]
+        values = [getattr(obj, f.attr) if f.slot >= 0 else None for f in plan.fields]
+        for i, f in enumerate(plan.fields):
+            if f.falsy and values[i] is not None and not values[i]:
+                if f.falsy != PL.FALSY_ABSENT:
+                    raise P.falsy_refused(f.name)
+                values[i] = None
+        return values
     except AttributeError:
         for f in plan.fields:
             if f.slot >= 0 and not hasattr(obj, f.attr):

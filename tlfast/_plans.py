@@ -68,6 +68,17 @@ MIN_SIZE = {INT: 4, UINT: 4, LONG: 8, INT128: 16, INT256: 32, DOUBLE: 8, BOOL: 4
             BYTES: 4, STRING: 4, FLAGS: 4, OBJECT: 4, VECTOR: 8, BARE_VECTOR: 4, BODY_LEN: 4,
             UNDEFINED: 0}
 
+# What an absent optional field holds after decoding (FieldPlan.absent).
+ABSENT_NONE = 0
+ABSENT_FALSE = 1  # flags.N?true
+ABSENT_LIST = 2  # a new empty list each time (a host's convention for vectors)
+# What a falsy value other than None ([], 0, "") of an optional field means on encode
+# (FieldPlan.falsy): the value (tlfast's rule), absent, or not ours to write (the engine
+# refuses with TLEncodeError, and a drop-in adapter lets its host write the object).
+FALSY_PRESENT = 0
+FALSY_ABSENT = 1
+FALSY_REFUSED = 2
+
 DEFAULT_MAX_DEPTH = 64
 DEFAULT_MAX_INFLATE = 16 << 20
 # Decoding recurses once per level (C stack in the Cython engine, about three Python frames
@@ -113,14 +124,15 @@ class TypePlan:
     """A type at a position: ``kind``; ``boxed`` (BoxedType) for OBJECT; ``ctor`` (CtorPlan)
     for BARE; ``elem`` (TypePlan) for vectors. ``min_size`` is the fewest bytes it takes."""
 
-    __slots__ = ("kind", "boxed", "ctor", "elem", "min_size", "text", "_cy")
+    __slots__ = ("kind", "boxed", "ctor", "elem", "min_size", "text", "factory", "_cy")
 
-    def __init__(self, kind, boxed=None, ctor=None, elem=None, text=""):
+    def __init__(self, kind, boxed=None, ctor=None, elem=None, text="", factory=None):
         self.kind = kind
         self.boxed = boxed
         self.ctor = ctor
         self.elem = elem
         self.text = text
+        self.factory = factory  # vectors: called with the decoded list (a host's list type)
         self._cy = None
         if kind == BARE:
             self.min_size = 4  # refined once the constructor is compiled (may be recursive)
@@ -132,7 +144,8 @@ class TypePlan:
 
 
 class FieldPlan:
-    __slots__ = ("name", "attr", "kind", "type", "flag", "bit", "slot", "convert")
+    __slots__ = ("name", "attr", "kind", "type", "flag", "bit", "slot", "convert", "absent",
+                 "falsy")
 
     def __init__(self, name, attr, kind, type, flag, bit, slot, convert=None):
         self.name = name  # TL name
@@ -143,6 +156,8 @@ class FieldPlan:
         self.bit = bit
         self.slot = slot  # index into the class's slots, or -1 (flags words, BODY_LEN)
         self.convert = convert  # None, or a Converter
+        self.absent = ABSENT_FALSE if kind == TRUE else ABSENT_NONE  # decoded when absent
+        self.falsy = FALSY_PRESENT  # encode: what a falsy value means (a host's rule)
 
     def __repr__(self):
         return f"<FieldPlan {self.name} kind={self.kind} flag={self.flag}.{self.bit}>"
@@ -159,15 +174,22 @@ class HostBinding:
       to its value when absent, in the order the host's ``__init__`` sets them; ``finish``
       (CtorPlan.finish) completes a DICT-built dict;
     - ``converters`` {TL name: {attribute: Converter}};
-    - ``lenient``: the host's encode rules (CtorPlan.lenient)."""
+    - ``lenient``: the host's encode rules (CtorPlan.lenient);
+    - ``fields`` {TL name: {attribute: (ABSENT_*, FALSY_*)}}: what an absent optional field
+      decodes to and what a falsy value means on encode, where the host's rule is not
+      tlfast's (FieldPlan.absent, .falsy);
+    - ``vector_factory``: makes the host's list type from each decoded list (TypePlan)."""
 
-    __slots__ = ("classes", "build", "converters", "lenient")
+    __slots__ = ("classes", "build", "converters", "lenient", "fields", "vector_factory")
 
-    def __init__(self, classes, build=None, converters=None, lenient=False):
+    def __init__(self, classes, build=None, converters=None, lenient=False, fields=None,
+                 vector_factory=None):
         self.classes = classes
         self.build = build or {}
         self.converters = converters or {}
         self.lenient = lenient
+        self.fields = fields or {}
+        self.vector_factory = vector_factory
 
     def apply(self, plan):
         """Give ``plan`` (compiled with the host's attribute names) the host's build."""
@@ -180,6 +202,11 @@ class HostBinding:
             for f in plan.fields:
                 f.convert = conv.get(f.attr) if f.slot >= 0 else None
         plan.lenient = self.lenient
+        rules = self.fields.get(plan.name)
+        if rules:
+            for f in plan.fields:
+                if f.slot >= 0 and f.flag >= 0 and f.attr in rules:
+                    f.absent, f.falsy = rules[f.attr]
 
 
 class CtorPlan:

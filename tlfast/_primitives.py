@@ -168,6 +168,10 @@ def too_many(expected, count):
     return TLEncodeError(f"{expected} has {count} elements, more than an int count can hold")
 
 
+def falsy_refused(name):
+    return TLEncodeError(f"field {name}: an empty value its host writes its own way")
+
+
 def missing_attr(name):
     return TLEncodeError(f"field {name} is not set")
 

@@ -24,6 +24,7 @@ _WRITER_METHOD = {PL.INT: "write_int", PL.UINT: "write_uint", PL.LONG: "write_lo
                   PL.DOUBLE: "write_double", PL.BOOL: "write_bool", PL.BYTES: "write_bytes",
                   PL.STRING: "write_string"}
 _READER_METHOD = {PL.INT128: "read_int128", PL.INT256: "read_int256"}
+_ABSENT_SOURCE = {PL.ABSENT_NONE: "None", PL.ABSENT_FALSE: "False", PL.ABSENT_LIST: "[]"}
 
 
 def _batch_fail(pos, end, sizes, indices):
@@ -85,7 +86,7 @@ def make_decoder(plan, engine):
                 emit(f"if {word} & {mask}:")
                 body.extend("    " + line for line in lines)
                 emit("else:")
-                emit(f"    o.{f.attr} = None")
+                emit(f"    o.{f.attr} = {_ABSENT_SOURCE[f.absent]}")
         else:
             body.extend(lines)
         i += 1
@@ -218,6 +219,11 @@ def make_encoder(plan, engine):
         emit(f"    {names}, = ({getter},)" if len(stored) == 1 else f"    {names} = {getter}")
         emit("except AttributeError:")
         emit("    values_of(PLAN, obj); raise")
+        for i, f in stored:
+            if f.falsy:  # a host's rule for a falsy value (as _codec_py._values)
+                emit(f"if a{i} is not None and not a{i}:")
+                emit(f"    a{i} = None" if f.falsy == PL.FALSY_ABSENT
+                     else f"    raise P.falsy_refused({f.name!r})")
     # flags words from presence, then shared-bit groups: the same order as flags_from_values
     for w in plan.flag_fields:
         emit(f"fl{w} = 0")

@@ -320,7 +320,9 @@ class Schema:
             if len(t.args) != 1:
                 raise TLSchemaError(f"{name} takes one type argument: {text}")
             kind = PL.VECTOR if name == "Vector" and not t.bare else PL.BARE_VECTOR
-            return PL.TypePlan(kind, elem=self._resolve(t.args[0], generics), text=text)
+            factory = self._binding.vector_factory if self._binding is not None else None
+            return PL.TypePlan(kind, elem=self._resolve(t.args[0], generics), text=text,
+                               factory=factory)
         if t.args:
             raise TLSchemaError(f"type {text} has arguments but is not a Vector")
         if name == "Object":

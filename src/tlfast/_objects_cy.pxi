@@ -11,7 +11,8 @@
 cimport cython
 from cpython.object cimport PyObject, PyTypeObject
 from cpython.ref cimport Py_INCREF, Py_XDECREF
-from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE, PyList_New, PyList_SET_ITEM
+from cpython.list cimport PyList_Check, PyList_GET_ITEM, PyList_GET_SIZE, PyList_New, PyList_SET_ITEM
+from cpython.object cimport PyObject_IsTrue
 from cpython.mem cimport PyMem_Malloc, PyMem_Calloc
 from libc.math cimport floor
 from cpython.dict cimport PyDict_Copy, PyDict_SetItem
@@ -183,6 +184,11 @@ cdef enum:
     K_CALL = 2
     K_EPOCH_DATETIME = 1
 
+cdef enum:  # FieldPlan.absent and .falsy (tlfast._plans)
+    ABSENT_NONE = 0
+    ABSENT_FALSE = 1
+    FALSY_ABSENT = 1
+
 cdef enum:
     TLF_VECTOR = 0x1CB5C415
     TLF_GZIP_PACKED = 0x3072CFA1
@@ -196,8 +202,9 @@ if (K_INT, K_UINT, K_LONG, K_INT128, K_INT256, K_DOUBLE, K_BOOL, K_TRUE, K_BYTES
         PL.BYTES, PL.STRING, PL.FLAGS, PL.OBJECT, PL.BARE, PL.VECTOR, PL.BARE_VECTOR,
         PL.BODY_LEN, PL.UNDEFINED) or (TLF_VECTOR, TLF_GZIP_PACKED) != (P.VECTOR, P.GZIP_PACKED):
     raise ImportError("tlfast._codec_cy: plan kinds disagree with tlfast._plans")
-if (K_SLOTS, K_DICT, K_CALL, K_EPOCH_DATETIME) != (
-        PL.SLOTS, PL.DICT, PL.CALL, PL.EPOCH_DATETIME):
+if (K_SLOTS, K_DICT, K_CALL, K_EPOCH_DATETIME, ABSENT_NONE, ABSENT_FALSE, FALSY_ABSENT) != (
+        PL.SLOTS, PL.DICT, PL.CALL, PL.EPOCH_DATETIME, PL.ABSENT_NONE, PL.ABSENT_FALSE,
+        PL.FALSY_ABSENT):
     raise ImportError("tlfast._codec_cy: build modes disagree with tlfast._plans")
 
 cdef Py_ssize_t _ENCODE_MAX_DEPTH = PL.DEFAULT_MAX_DEPTH
@@ -208,6 +215,8 @@ ctypedef struct tlf_field:
     PyObject* name      # attribute name (owned by CyCtor._keep), for dict-built objects
     PyObject* conv      # its PL.Converter (owned by the plan), or NULL
     int conv_kind       # PL.EPOCH_DATETIME is done in C; others call conv.decode/encode
+    int absent          # what an absent optional field decodes to (PL.ABSENT_*)
+    int falsy           # encode: what a falsy value means (PL.FALSY_*, a host's rule)
     int word            # number of the flags word this field depends on, or -1
     uint32_t mask       # its bit in that word
     int word_out        # FLAGS: the number of the word it holds
@@ -267,6 +276,7 @@ cdef class CyType:
     cdef uint32_t* ids          # OBJECT with ids: sorted
     cdef Py_ssize_t nids
     cdef CyCtor enc_ctor        # OBJECT: the last constructor encoded here (checks passed)
+    cdef object factory         # vectors: the host's list type, or None for list
 
     def __dealloc__(self):
         PyMem_Free(self.ids)
@@ -282,7 +292,7 @@ cdef class CyCodec:
     cdef Py_ssize_t used
     cdef list _keep
     cdef CyType object_type     # codec.type_plan(None)
-    cdef bint gzip_delegated    # a host reads gzip_packed itself (Codec.delegates)
+    cdef bint has_delegates     # codec.delegates: entries in the table with .delegate set
     cdef object plan_of_class   # codec.plan_of_class
     cdef object encode_hook     # codec.encode_hook
     cdef dict by_class          # host class -> CyCtor, or None for classes it does not own
@@ -316,6 +326,7 @@ cdef CyType _build_type(object tp):
     t.kind = tp.kind
     t.text = tp.text
     t.vsize = tp.min_size or 1
+    t.factory = tp.factory
     if t.kind == K_OBJECT:
         boxed = tp.boxed
         t.boxed_name = boxed.name
@@ -387,6 +398,8 @@ cdef CyCtor _build_ctor(object plan):
         fc.word = word_of[f.flag] if f.flag >= 0 else -1
         fc.mask = (<uint32_t>1 << <int>f.bit) if f.flag >= 0 else 0
         fc.offset = -1
+        fc.absent = f.absent
+        fc.falsy = f.falsy
         fc.stored = f.slot >= 0
         if f.slot >= 0 and c.build == PL.SLOTS:
             fc.offset = tlf_member_offset(cls.__dict__.get(f.attr), cls)
@@ -445,8 +458,7 @@ cdef CyCodec _codec_cy_of(object codec):
         (<CyCtor>d).id = cid
         (<CyCtor>d).delegate = fn
         _table_put(cc, cid, d)
-        if cid == TLF_GZIP_PACKED:
-            cc.gzip_delegated = True
+        cc.has_delegates = True
     codec._cy = cc
     return cc
 
@@ -665,9 +677,11 @@ cdef object _read(Reader r, CyType t, Py_ssize_t depth):
         cid = _ruint32(r)
         if cid != TLF_VECTOR:
             raise P.not_vector(cid, pos)
-        return _read_vector(r, t.elem, depth + 1)
+        out = _read_vector(r, t.elem, depth + 1)
+        return out if t.factory is None else t.factory(out)
     if k == K_BARE_VECTOR:
-        return _read_vector(r, t.elem, depth + 1)
+        out = _read_vector(r, t.elem, depth + 1)
+        return out if t.factory is None else t.factory(out)
     if k == K_UNDEFINED:
         raise P.undefined_read(t.text, r._pos)
     return _read_primitive(r, k)
@@ -704,7 +718,13 @@ cdef inline object _read_primitive(Reader r, int k):
 cdef object _read_boxed(Reader r, CyType t, Py_ssize_t depth):
     cdef Py_ssize_t pos = r._pos
     cdef uint32_t cid = _ruint32(r)
-    if cid == TLF_GZIP_PACKED and not (<CyCodec>r._cyc).gzip_delegated:
+    cdef CyCodec cc = <CyCodec>r._cyc
+    c = None
+    if cc.has_delegates:  # a host reads these ids itself, wherever they are (as _codec_py)
+        c = _by_id(cc, cid)
+        if c is not None and (<CyCtor>c).delegate is not None:
+            return _read_delegated(r, (<CyCtor>c).delegate, pos)
+    if cid == TLF_GZIP_PACKED:
         return _read_gzip(r, t, depth, pos)
     if t.any_object:
         if t.natives:
@@ -714,17 +734,15 @@ cdef object _read_boxed(Reader r, CyType t, Py_ssize_t depth):
                 return False
             if cid == TLF_VECTOR:
                 return _read_vector(r, _OBJECT_TYPE, depth + 1)
-        c = _by_id(<CyCodec>r._cyc, cid)
+        if c is None:
+            c = _by_id(cc, cid)
         if c is None:
             raise P.unknown_constructor(cid, pos, t.boxed_name)
-        if (<CyCtor>c).delegate is not None:
-            return _read_delegated(r, (<CyCtor>c).delegate, pos)
         if t.functions_only and not (<CyCtor>c).is_function:
             raise P.wrong_constructor((<CyCtor>c).plan, pos, "function")
     else:
-        c = _by_id(<CyCodec>r._cyc, cid)
-        if c is not None and (<CyCtor>c).delegate is not None:
-            return _read_delegated(r, (<CyCtor>c).delegate, pos)
+        if c is None:
+            c = _by_id(cc, cid)
         if not _accepts(t, cid):
             if c is None:
                 raise P.unknown_constructor(cid, pos, t.boxed_name)
@@ -782,7 +800,12 @@ cdef object _read_ctor_body(Reader r, CyCtor c, Py_ssize_t depth):
             f = &c.fields[i]
             if f.word >= 0 and not (words[f.word] & f.mask):
                 if f.offset >= 0:
-                    tlf_set(obj, f.offset, False if f.kind == K_TRUE else None)
+                    if f.absent == ABSENT_NONE:
+                        tlf_set(obj, f.offset, None)
+                    elif f.absent == ABSENT_FALSE:
+                        tlf_set(obj, f.offset, False)
+                    else:
+                        tlf_set(obj, f.offset, PyList_New(0))
                 continue
             k = f.kind
             if k == K_INT:
@@ -1196,6 +1219,9 @@ cdef int _gather(CyCtor c, object obj, PyObject** vals, PyObject** held, Py_ssiz
     if c.build != K_SLOTS or not tlf_type_is(obj, c.cls):
         if not c.from_dict or not tlf_type_is(obj, c.cls) or not _gather_dict(c, obj, vals, held, nheld):
             _gather_slow(c, obj, vals, held, nheld)
+        for i in range(c.n):
+            if c.fields[i].falsy and vals[i] != TLF_PY_NONE and _is_empty(vals[i]):
+                vals[i] = _falsy(c, i)  # (the value stays held: released with the others)
         return _flags(c, vals, words)
     if c.nwords:
         memset(words, 0, c.nwords * sizeof(uint32_t))
@@ -1206,9 +1232,11 @@ cdef int _gather(CyCtor c, object obj, PyObject** vals, PyObject** held, Py_ssiz
             vals[i] = NULL
             continue
         v = tlf_get(obj, f.offset)
-        vals[i] = v
         if v == NULL:
             raise P.missing_attr(c.plan.fields[i].name)
+        if f.falsy and v != TLF_PY_NONE and _is_empty(v):
+            v = _falsy(c, i)
+        vals[i] = v
         if v == TLF_PY_NONE or v == TLF_PY_FALSE or v == TLF_PY_TRUE:
             if f.word >= 0:
                 if v == TLF_PY_TRUE:
@@ -1257,6 +1285,20 @@ cdef int _gather_slow(CyCtor c, object obj, PyObject** vals, PyObject** held,
                 raise P.missing_attr(f.name) from None
         raise
     return 0
+
+
+cdef PyObject* _falsy(CyCtor c, Py_ssize_t i) except NULL:
+    """A falsy value of field ``i`` under a host's rule: absent (None), or refused."""
+    if c.fields[i].falsy != FALSY_ABSENT:
+        raise P.falsy_refused(c.plan.fields[i].name)
+    return TLF_PY_NONE
+
+
+cdef inline int _is_empty(PyObject* v) except -1:
+    """``not v``, without a call for lists (what fields with a ``falsy`` rule hold)."""
+    if PyList_Check(<object>v):
+        return PyList_GET_SIZE(<object>v) == 0
+    return not PyObject_IsTrue(<object>v)
 
 
 cdef bint _gather_dict(CyCtor c, object obj, PyObject** vals, PyObject** held,

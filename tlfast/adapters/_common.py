@@ -13,7 +13,8 @@
 - ``dual_error``: exception classes that are a tlfast error *and* what the host's callers
   catch, and ``as_dual`` to turn one into the other on the way out of a seam.
 
-A host module (``tlfast/adapters/telethon.py``) describes its host with these; the engines
+A host module (``tlfast/adapters/telethon.py``, ``tlfast/adapters/pyrogram.py``) describes
+its host with these; the engines
 learn nothing about any host.
 
 May use: _plans, _codec, _tlparse, schema.
@@ -82,9 +83,10 @@ class HostCtor:
     candidate TL parameter names (renamed keywords); ``result``: TL result type text."""
 
     __slots__ = ("id", "names", "params", "tl_names", "result", "is_function", "reason",
-                 "alternatives")
+                 "alternatives", "fields")
 
-    def __init__(self, id, names, params, result, is_function, tl_names=None, reason=None):
+    def __init__(self, id, names, params, result, is_function, tl_names=None, reason=None,
+                 fields=None):
         self.id = id
         self.names = names
         self.params = params
@@ -94,6 +96,8 @@ class HostCtor:
         self.reason = reason  # set when the host's code cannot be served (delegated)
         # other readings of ``params`` (a type name the host's code leaves ambiguous)
         self.alternatives = []
+        # attribute -> (PL.ABSENT_*, PL.FALSY_*) where the host's rule is not tlfast's
+        self.fields = fields or {}
 
 
 def _line(name, cid, params, result):
@@ -204,11 +208,13 @@ def cached(key, build):
     return value, False
 
 
-def host_schema(lines, layer, classes=None, build=None, converters=None, **binding):
+def host_schema(lines, layer, classes=None, build=None, converters=None, fields=None,
+                **binding):
     """A Schema of the host's layer from the rebuilt ``lines``. With ``classes`` {id:
     (host class, [attributes])} its plans build the host's classes; ``build`` {id: (mode,
-    template)} and ``converters`` {id: {attribute: Converter}} are keyed by id too;
-    ``binding`` holds the other PL.HostBinding options."""
+    template)}, ``converters`` {id: {attribute: Converter}} and ``fields`` {id:
+    HostCtor.fields} are keyed by id too; ``binding`` holds the other PL.HostBinding
+    options."""
     text = "\n".join([f"// LAYER {layer}"] + [ln for f, ln in lines if not f]
                       + ["---functions---"] + [ln for f, ln in lines if f]) + "\n"
     records, layer_, builtins = _parse_cached(text)
@@ -220,7 +226,7 @@ def host_schema(lines, layer, classes=None, build=None, converters=None, **bindi
             return {names[cid]: v for cid, v in (d or {}).items() if cid in names}
 
         bind = PL.HostBinding(by_name(classes), build=by_name(build),
-                              converters=by_name(converters), **binding)
+                              converters=by_name(converters), fields=by_name(fields), **binding)
     with warnings.catch_warnings():
         # Unverified lines are in on purpose (type membership); they are never decoded.
         warnings.simplefilter("ignore", TLSchemaWarning)
