@@ -17,6 +17,7 @@ import pytest
 
 import tlfast
 import tlfast.pyrogram as tp
+from tlfast.adapters import pyrogram as tp_adapter
 
 pyrogram = pytest.importorskip("pyrogram")
 from pyrogram.raw.core import List, TLObject  # noqa: E402
@@ -153,7 +154,7 @@ def like_tlfast(host, tl, path="obj"):
 
     if isinstance(tl, TLFastObject):
         assert type(host).ID == tl.CONSTRUCTOR_ID, f"{path}: {type(host).__name__} vs {tl.TL_NAME}"
-        plan = tp._state.codec.plan_of_class(type(host))  # what the drop-in built it from
+        plan = tp_adapter._adapter.host.codec.plan_of_class(type(host))  # what it was built from
         for f in plan.fields:
             if f.slot >= 0:
                 mine = getattr(host, f.attr)

@@ -31,8 +31,8 @@ from .._codec import Codec
 from .._tlparse import compute_id
 from ..schema import Schema, TLSchemaError, TLSchemaWarning, _cache_dir, _parse_cached, bundled
 
-__all__ = ["PatchRegistry", "HostCtor", "rebuild_layer", "cached", "host_schema",
-           "host_codec", "dual_error", "as_dual"]
+__all__ = ["PatchRegistry", "AdapterState", "HostCtor", "rebuild_layer", "cached",
+           "host_schema", "host_codec", "dual_error", "as_dual", "count", "importable"]
 
 _MISSING = object()
 
@@ -73,6 +73,53 @@ class PatchRegistry:
 
     def __len__(self):
         return len(self._saved)
+
+
+class AdapterState:
+    """What one adapter module keeps between calls of its entry points: ``lock`` (install,
+    uninstall and schema() run under it); ``host``, what the current install() patched (an
+    object with ``.registry``, a PatchRegistry, and ``.info``), or None; ``built`` {engine
+    name: what install() derived}, kept so that installing again is cheap."""
+
+    def __init__(self):
+        self.lock = threading.RLock()
+        self.host = None
+        self.built = {}
+        self._schema = None
+
+    def uninstall(self):
+        """Restore every patched attribute to the very object it was (no-op if none)."""
+        with self.lock:
+            if self.host is not None:
+                self.host.registry.restore()
+                self.host = None
+
+    def installed(self):
+        return self.host is not None
+
+    def schema(self, layer):
+        """The host's layer as a plain tlfast.Schema (tlfast's own classes), made once from
+        ``layer()`` -> (lines, ..., info with "layer")."""
+        with self.lock:
+            if self._schema is None:
+                got = layer()
+                self._schema = host_schema(got[0], got[-1]["layer"])
+            return self._schema
+
+
+def count(values):
+    """{value: how many times} (report()'s reasons)."""
+    out = {}
+    for v in values:
+        out[v] = out.get(v, 0) + 1
+    return out
+
+
+def importable(module):
+    """Whether ``module`` (an accelerator such as cryptg or tgcrypto) is installed."""
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
 
 
 class HostCtor:

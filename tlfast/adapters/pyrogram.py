@@ -23,7 +23,6 @@ May use: errors, _plans, _backend, adapters._common.
 
 import re
 import sys
-import threading
 from io import BytesIO
 
 from .. import _backend
@@ -43,8 +42,7 @@ _VECTOR = 0x1CB5C415
 _RENAMED = {"is_self": ("self",), "from_peer": ("from",)}
 
 _LAYOUT = 2  # of what _rebuild returns, in the disk cache: bump when it changes
-_lock = threading.RLock()
-_state = None  # the installed _Host, or None
+_adapter = C.AdapterState()
 
 
 class _Host:
@@ -183,7 +181,7 @@ def _distribution():
 
 def _layer():
     """The host's layer rebuilt (cached per distribution and version): (lines, attrs,
-    delegated, host info)."""
+    fields, delegated, the host's classes by id, host info)."""
     import pyrogram.raw  # noqa: F401  (resolves raw.all.objects to classes)
     from pyrogram.raw.all import layer, objects
 
@@ -191,34 +189,25 @@ def _layer():
     key = ("pyrogram", _LAYOUT, dist, version, layer, len(objects))
     (lines, attrs, fields, delegated), hit = C.cached(key, lambda: _rebuild(objects))
     info = {"host": dist, "version": version, "layer": layer, "cache": "hit" if hit else "built"}
-    return lines, attrs, fields, delegated, info, objects
-
-
-_plain_schema = None
+    return lines, attrs, fields, delegated, objects, info
 
 
 def schema():
     """The host's layer as a tlfast.Schema (tlfast's own classes; imports the host)."""
-    global _plain_schema
-    with _lock:
-        if _plain_schema is None:
-            lines, _, _, _, info, _ = _layer()
-            _plain_schema = C.host_schema(lines, info["layer"])
-        return _plain_schema
+    return _adapter.schema(_layer)
 
 
 # --- install ----------------------------------------------------------------------------
 def install(*, backend=None):
     """Patch the host's decode and encode seams (idempotent, thread-safe). ``backend``:
     "cython" or "python" (default: tlfast's active backend). Returns report()."""
-    global _state
-    with _lock:
-        if _state is not None:
+    with _adapter.lock:
+        if _adapter.host is not None:
             return report()
         engine = _backend.engine(backend)
-        host = _built.get(engine.NAME)
+        host = _adapter.built.get(engine.NAME)
         if host is None:
-            host = _built[engine.NAME] = _build(engine)
+            host = _adapter.built[engine.NAME] = _build(engine)
         reg = C.PatchRegistry()
         try:
             for owner, name, value in host.patches:
@@ -227,18 +216,16 @@ def install(*, backend=None):
             reg.restore()
             raise
         host.registry = reg
-        _state = host
+        _adapter.host = host
         return report()
 
-
-_built = {}  # backend name -> _Host: what install() derives, kept for the next install
 
 
 def _build(engine):
     """Schema, codec and patches for the installed host on ``engine`` (the host unpatched)."""
     from pyrogram.raw.core import List, TLObject
 
-    lines, attrs, fields, delegated, info, objects = _layer()
+    lines, attrs, fields, delegated, objects, info = _layer()
     classes = {cid: (objects[cid], attrs[cid]) for cid in attrs}
     sch = C.host_schema(lines, info["layer"], classes, fields=fields, vector_factory=List)
     plans = C.host_plans(sch, classes, delegated)
@@ -255,45 +242,23 @@ def _build(engine):
         host.patches.append((cls, "write", write))
     host.patches.append((TLObject, "read", classmethod(_make_read(engine, codec, orig_read))))
     info.update(backend=engine.NAME, served=len(plans), delegated=len(delegated),
-                delegated_reasons=_count(delegated.values()), seams=len(host.patches),
-                tgcrypto=_has_tgcrypto())
+                delegated_reasons=C.count(delegated.values()), seams=len(host.patches),
+                tgcrypto=C.importable("tgcrypto"))
     host.info = info
     host.schema = sch
     host.codec = codec
     return host
 
 
-def uninstall():
-    """Restore every patched attribute to the very object it was (no-op when not installed)."""
-    global _state
-    with _lock:
-        if _state is not None:
-            _state.registry.restore()
-            _state = None
-
-
-def installed():
-    return _state is not None
+uninstall = _adapter.uninstall  # restores every patched attribute to the very object it was
+installed = _adapter.installed
 
 
 def report():
     """What install() derived: host name/version/layer, backend, constructors served and
     delegated to the host (with why), seams patched, cache; {} when not installed."""
-    host = _state
+    host = _adapter.host
     return dict(host.info) if host is not None else {}
-
-
-def _count(values):
-    out = {}
-    for v in values:
-        out[v] = out.get(v, 0) + 1
-    return out
-
-
-def _has_tgcrypto():
-    import importlib.util
-
-    return importlib.util.find_spec("tgcrypto") is not None
 
 
 # --- the seams --------------------------------------------------------------------------

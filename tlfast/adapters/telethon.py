@@ -30,7 +30,6 @@ import ast
 import re
 import struct
 import sys
-import threading
 import warnings
 import zlib
 
@@ -49,8 +48,7 @@ _FORMAT = 2  # of what _rebuild returns (the disk cache's key)
 _DATE = "<date>"  # what a tgread_date reads, until the line is made ("int")
 _CORE = (0xF35C6D01, 0x3072CFA1, 0x73F1F8DC)  # rpc_result, gzip_packed, msg_container
 
-_lock = threading.RLock()
-_state = None  # the installed _Host, or None
+_adapter = C.AdapterState()
 _errors = None  # the host-flavoured error classes, made on first install
 
 
@@ -355,17 +353,9 @@ def _layer():
     return lines, attrs, delegated, dates, inits, info
 
 
-_plain_schema = None
-
-
 def schema():
     """The host's layer as a tlfast.Schema (tlfast's own classes; imports Telethon)."""
-    global _plain_schema
-    with _lock:
-        if _plain_schema is None:
-            lines, _, _, _, _, info = _layer()
-            _plain_schema = C.host_schema(lines, info["layer"])
-        return _plain_schema
+    return _adapter.schema(_layer)
 
 
 # --- dates, as Telethon reads and writes them --------------------------------------------
@@ -505,9 +495,8 @@ def install(*, backend=None, encode=None, min_bytes=None):
     ``bytes(obj)`` runs on tlfast too; ``min_bytes``: decode through tlfast only when this
     many bytes are left in the reader's stream (defaults: everything with the Cython engine;
     with the pure one, encode=False and min_bytes=PURE_MIN_BYTES). Returns report()."""
-    global _state
-    with _lock:
-        if _state is not None:
+    with _adapter.lock:
+        if _adapter.host is not None:
             return report()
         from telethon.extensions import BinaryReader
         from telethon.tl.alltlobjects import tlobjects
@@ -536,7 +525,7 @@ def install(*, backend=None, encode=None, min_bytes=None):
             raise
         host.info = dict(built.info, seams=seams, min_bytes=min_bytes)
         host.schema = built.schema
-        _state = host
+        _adapter.host = host
         return report()
 
 
@@ -552,7 +541,6 @@ class _Built:
         self.key = key
 
 
-_built = {}  # engine name -> _Built
 
 
 def _build(engine):
@@ -563,7 +551,7 @@ def _build(engine):
     from telethon.tl.tlobject import TLObject
 
     key = (len(tlobjects), tuple(tlobjects.values())[-1], tuple(core_objects.values()))
-    hit = _built.get(engine.NAME)
+    hit = _adapter.built.get(engine.NAME)
     if hit is not None and hit.key == key:  # a class registered since: derive again
         return hit
     lines, attrs, delegated, dates, inits, info = _layer()
@@ -599,53 +587,31 @@ def _build(engine):
                                                                       core_objects)),
                          _make_encode_hook(TLObject), _plan_finder(sch, by_class))
     info.update(backend=engine.NAME, served=len(classes), delegated=len(delegated),
-                delegated_reasons=_count(delegated.values()),
+                delegated_reasons=C.count(delegated.values()),
                 built_by_call=sum(1 for m in build.values() if m[0] == PL.CALL),
                 message_fast_path=fast,
-                date_fields=sum(len(v) for v in converters.values()), cryptg=_has_cryptg())
+                date_fields=sum(len(v) for v in converters.values()), cryptg=C.importable("cryptg"))
     if not info["cryptg"]:
         warnings.warn("cryptg is not installed: Telethon's AES then dominates the receive "
                       "path and the drop-in gains little (pip install cryptg)",
                       RuntimeWarning, stacklevel=3)
-    built = _built[engine.NAME] = _Built(sch, codec, by_class, info, key)
+    built = _adapter.built[engine.NAME] = _Built(sch, codec, by_class, info, key)
     return built
 
 
-def uninstall():
-    """Restore every patched attribute to the very object it was (no-op when not installed)."""
-    global _state
-    with _lock:
-        if _state is not None:
-            _state.registry.restore()
-            _state = None
-
-
-def installed():
-    return _state is not None
+uninstall = _adapter.uninstall  # restores every patched attribute to the very object it was
+installed = _adapter.installed
 
 
 def report():
     """What install() derived: host name/version/layer, backend, constructors served and
     delegated to Telethon (with why), seams patched, cache, cryptg; {} when not installed."""
-    host = _state
+    host = _adapter.host
     if host is None:
         return {}
     out = dict(host.info)
     out["fallbacks"] = host.fallbacks
     return out
-
-
-def _count(values):
-    out = {}
-    for v in values:
-        out[v] = out.get(v, 0) + 1
-    return out
-
-
-def _has_cryptg():
-    import importlib.util
-
-    return importlib.util.find_spec("cryptg") is not None
 
 
 # --- the seams --------------------------------------------------------------------------
