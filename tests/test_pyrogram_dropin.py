@@ -213,7 +213,10 @@ def test_install_reports_the_host(installed):
     assert rep["layer"] == layer and rep["backend"] in ("cython", "python")
     from pyrogram.raw.all import objects
 
-    assert rep["served"] > 0.98 * len(objects) and rep["served"] + rep["delegated"] == len(objects)
+    assert rep["served"] > 0.98 * len(objects)
+    # the rest: read by the host's own code, but boolTrue, boolFalse and gzip_packed (the
+    # engine's own, as the host reads them)
+    assert rep["served"] + rep["delegated"] + 3 == len(objects)
     assert tp.install() == rep  # idempotent
     assert tp.schema().layer == layer
 

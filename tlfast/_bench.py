@@ -32,7 +32,8 @@ __all__ = ["CODECS", "OPS", "TARGETS", "PEER_TARGETS", "GROWTH_MAX", "LINEAR_SLA
            "missed_targets"]
 
 CODECS = ("tlfast-cython", "tlfast-python", "telethon", "telethon+tlfast",
-          "telethon+tlfast-python", "kurigram", "kurigram+tlfast", "msgspec")
+          "telethon+tlfast-python", "kurigram", "kurigram+tlfast", "kurigram+tlfast-python",
+          "msgspec")
 OPS = ("decode", "encode")
 # Operations only some codecs have: "receive" is a client's receive path (an encrypted
 # server frame through Telethon's MTProtoState.decrypt_message_data, then read_result;
@@ -575,8 +576,8 @@ def make_case(payload, codec):
         return tlfast_case(payload, codec[len("tlfast-"):])
     if codec.startswith("telethon+tlfast"):
         return telethon_case(payload, "python" if codec.endswith("-python") else "cython")
-    if codec == "kurigram+tlfast":
-        return kurigram_case(payload, "cython")
+    if codec.startswith("kurigram+tlfast"):
+        return kurigram_case(payload, "python" if codec.endswith("-python") else "cython")
     return {"telethon": telethon_case, "kurigram": kurigram_case,
             "msgspec": msgspec_case}[codec](payload)
 

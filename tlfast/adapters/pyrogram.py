@@ -105,7 +105,7 @@ def _describe(cid, cls):
     module = sys.modules.get(cls.__module__)
     path = getattr(module, "__file__", None)
     if code is None or path is None or kind not in ("types", "functions"):
-        return C.HostCtor(cid, names, [], "", is_function, reason="not a generated class")
+        return C.HostCtor(cid, names, [], "", is_function, reason="a core object of the host")
     with open(path, encoding="utf-8") as f:
         source = f.read()
     types = dict(_COMMENT.findall(source))
@@ -231,10 +231,12 @@ def _build(engine):
     plans = C.host_plans(sch, classes, delegated)
     orig_read = TLObject.__dict__["read"].__get__(None, TLObject)
     delegate = _make_delegate(orig_read)
-    skip = {0xBC799737, 0x997275B5, 0x3072CFA1}  # Bool and gzip_packed: the engine's own
+    # boolTrue/boolFalse and gzip_packed (inflated, as the host does): the engine's own
+    for cid in (0xBC799737, 0x997275B5, 0x3072CFA1):
+        delegated.pop(cid, None)
     by_class = {p.cls: p for p in plans.values()}
     originals = {cls: cls.__dict__["write"] for cls in by_class}
-    codec = C.host_codec(sch, {cid: delegate for cid in delegated if cid not in skip},
+    codec = C.host_codec(sch, dict.fromkeys(delegated, delegate),
                          _make_encode_hook(TLObject, originals), _in_mro(by_class))
     host = _Host()
     write = _make_write(engine, codec, originals)
