@@ -52,7 +52,12 @@ build() {
     "$VENV/bin/python" -m pip install -q --upgrade pip
     # the test and fuzz extras first (a pure install, nothing compiled), then the engine
     TLFAST_BACKEND=python "$VENV/bin/python" -m pip install -q "$ROOT[test,fuzz]"
-    "$VENV/bin/python" -m pip install -q "cython>=3.1,<4" "setuptools>=64" wheel
+    # the build requirements as pyproject.toml states them (the build runs without isolation)
+    "$VENV/bin/python" - "$ROOT/pyproject.toml" <<'PY' > "$OUT/build-requires.txt"
+import sys, tomllib
+print("\n".join(tomllib.load(open(sys.argv[1], "rb"))["build-system"]["requires"]))
+PY
+    "$VENV/bin/python" -m pip install -q -r "$OUT/build-requires.txt" wheel
     local flags="-fsanitize=address,undefined,fuzzer-no-link -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g"
     rm -rf "$ROOT/build"
     CC="$CLANG" LDSHARED="$CLANG -shared" CFLAGS="$flags" LDFLAGS="-fsanitize=address,undefined" \
