@@ -50,8 +50,9 @@ build() {
 
     [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
     "$VENV/bin/python" -m pip install -q --upgrade pip
-    # the test and fuzz extras first (a pure install, nothing compiled), then the engine
-    TLFAST_BACKEND=python "$VENV/bin/python" -m pip install -q "$ROOT[test,fuzz]"
+    # the extras first (a pure install, nothing compiled: the bench extra brings the peers
+    # that tests/test_telethon.py and test_kurigram.py compare against), then the engine
+    TLFAST_BACKEND=python "$VENV/bin/python" -m pip install -q "$ROOT[test,bench,fuzz]"
     # the build requirements as pyproject.toml states them (the build runs without isolation)
     "$VENV/bin/python" - "$ROOT/pyproject.toml" <<'PY' > "$OUT/build-requires.txt"
 import sys, tomllib
