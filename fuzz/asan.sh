@@ -26,7 +26,7 @@ CLANG="${CLANG:-clang}"
 
 asan_env() {
     export LD_PRELOAD="$RUNTIME"
-    export PYTHONMALLOC=malloc
+    export PYTHONMALLOC="${PYTHONMALLOC:-malloc}"
     export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:symbolize=1:allocator_may_return_null=1:${ASAN_OPTIONS:-}"
     export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:${UBSAN_OPTIONS:-}"
     export TLFAST_CACHE_DIR="$OUT/cache"
