@@ -454,6 +454,18 @@ def test_depth_limits(py, cy):
         a = outcome(lambda: api.loads(vdata, vtype, backend=py, max_depth=depth))
         assert a == outcome(lambda: api.loads(vdata, vtype, backend=cy, max_depth=depth))
         assert (a[2] if a[0] == "error" else a[1]) == want, depth
+    # a bare constructor is one level, as a boxed one is
+    mt = tlfast.schemas.mtproto
+    salt = mt.api.future_salt(valid_since=1, valid_until=2, salt=3)
+    body = bytes(salt)[4:]
+    for type_, data, depth, want in (
+        ("%FutureSalt", body, 1, salt),
+        ("vector<future_salt>", _int(1) + body, 2, [salt]),
+        ("vector<future_salt>", _int(1) + body, 1, "[0]: nesting deeper than 1 levels at offset 4"),
+    ):
+        a = outcome(lambda: mt.loads(data, type_, backend=py, max_depth=depth))
+        assert a == outcome(lambda: mt.loads(data, type_, backend=cy, max_depth=depth))
+        assert (a[2] if a[0] == "error" else a[1]) == want, (type_, depth)
 
 
 def test_type_expressions(py, cy):

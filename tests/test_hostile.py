@@ -249,6 +249,22 @@ def test_nesting_through_vectors_and_lists(backend, other):
     assert "nesting deeper than 40" in str(rejects(backend, other, data, max_depth=40))
 
 
+def test_a_short_python_stack_is_a_decode_error(backend):
+    """Nesting under max_depth can still meet the end of the caller's stack (the caller
+    was deep already): a TLDecodeError, not a RecursionError."""
+    data = u32(TEXT_BOLD) * 63 + u32(TEXT_EMPTY)
+    depth, frame = 0, sys._getframe()
+    while frame:
+        depth, frame = depth + 1, frame.f_back
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(depth + 40)
+    try:
+        with pytest.raises(TLDecodeError, match="^nesting too deep for the Python stack at offset"):
+            H.loads(backend, data)
+    finally:
+        sys.setrecursionlimit(limit)
+
+
 def test_encoding_deep_or_cyclic_objects_fails_cleanly(backend):
     text = api.textEmpty()
     for _ in range(5000):
