@@ -265,6 +265,20 @@ def test_a_short_python_stack_is_a_decode_error(backend):
         sys.setrecursionlimit(limit)
 
 
+class _Huge(list):
+    """One element, claiming 2^31: more than a vector's int count can hold."""
+
+    def __len__(self):
+        return 1 << 31
+
+
+@pytest.mark.parametrize("type", ["Vector<long>", "Vector<Peer>", "vector<int>"])
+def test_encoding_more_elements_than_a_count_holds(backend, type):
+    with pytest.raises(TLEncodeError) as info:
+        H.dumps(backend, _Huge([1]), type)
+    assert str(info.value) == f"{type} has 2147483648 elements, more than an int count can hold"
+
+
 def test_encoding_deep_or_cyclic_objects_fails_cleanly(backend):
     text = api.textEmpty()
     for _ in range(5000):
