@@ -249,9 +249,12 @@ def test_nesting_through_vectors_and_lists(backend, other):
     assert "nesting deeper than 40" in str(rejects(backend, other, data, max_depth=40))
 
 
-def test_a_short_python_stack_is_a_decode_error(backend):
+def test_a_short_python_stack_is_a_decode_error(engines):
     """Nesting under max_depth can still meet the end of the caller's stack (the caller
-    was deep already): a TLDecodeError, not a RecursionError."""
+    was deep already): a TLDecodeError, not a RecursionError. The pure engine only: how
+    much of Python's recursion budget the Cython engine's C recursion uses is not fixed
+    (its case passed and failed on the same build), so no limit is sure to trip it."""
+    backend = engines[0]
     data = u32(TEXT_BOLD) * 63 + u32(TEXT_EMPTY)
     depth, frame = 0, sys._getframe()
     while frame:
