@@ -406,9 +406,10 @@ def test_bench_rows(backend):
 
 
 def test_pure_engine_policy(backend):
-    """By default the pure engine decodes what has PURE_MIN_BYTES left and leaves encoding
-    and small objects to Telethon's own code (never slower than Telethon); the Cython one
-    serves everything."""
+    """By default the pure engine decodes plain constructors of any size, other small data
+    (under PURE_MIN_BYTES: Bool, Vector, core objects) through Telethon's own code, and
+    leaves encoding to Telethon (never slower than Telethon); the Cython one serves
+    everything."""
     from tlfast.adapters import telethon as A
 
     TT.uninstall()
@@ -428,6 +429,61 @@ def test_pure_engine_policy(backend):
         same(want, BinaryReader(sweep_data).tgread_object())
     finally:
         TT.uninstall()
+
+
+def test_small_objects_decode_as_telethon_and_the_general_read(backend):
+    """The default install on small objects (on the pure engine: the seam's direct path from
+    the id to the generated decoder) gives Telethon's values and reader positions, and on
+    cut data the same errors, offsets and field paths as tlfast's own general read."""
+    from tlfast import _bench
+
+    TT.uninstall()
+    user = types.User(id=12345678, first_name="Alice", username="alice", access_hash=99)
+    payloads = [bytes(types.PeerUser(5)), bytes(user),
+                bytes(types.UpdateShort(update=types.UpdateUserTyping(
+                    user_id=1, action=types.SendMessageTypingAction()), date=None)),
+                _bench.tlfast_data("import_authorization")]
+    stock = []
+    for data in payloads:
+        reader = BinaryReader(data + b"\0" * 8)  # something after it: the position counts
+        stock.append((reader.tgread_object(), reader.tell_position()))
+    TT.install(backend=backend)
+    try:
+        general = TT.schema()
+        for data, (want, at) in zip(payloads, stock):
+            reader = BinaryReader(data + b"\0" * 8)
+            same(reader.tgread_object(), want)
+            assert reader.tell_position() == at
+            for cut in range(8, len(data)):  # under 8 bytes the pure one uses Telethon's
+                with pytest.raises(tlfast.TLDecodeError) as got:
+                    BinaryReader(data[:cut]).tgread_object()
+                with pytest.raises(tlfast.TLDecodeError) as ref:
+                    backend.Reader(data[:cut], general).read_object()
+                assert (str(got.value), got.value.offset) == (str(ref.value), ref.value.offset)
+                assert isinstance(got.value, BufferError)
+    finally:
+        TT.uninstall()
+
+
+def test_pure_seam_shortcut_is_only_for_plain_constructors():
+    """The pure engine's direct path (boxed_decoder) is the cached generated decoder of a
+    plain constructor, and nothing for ids the general read treats otherwise (a host's
+    delegate, gzip_packed, Bool, Vector, unknown). Pure engine only: Cython has no seam."""
+    from tlfast import _codec_py as E
+    from tlfast import _primitives as P
+    from tlfast._late import codec_of
+
+    codec = codec_of(None)
+    cid = 0x7F3B18EA  # inputPeerEmpty
+    dec = E.boxed_decoder(codec, cid)
+    assert dec is not None and dec is E._decoder(codec.plan_by_id(cid))
+    for other in (P.GZIP_PACKED, P.BOOL_TRUE, P.BOOL_FALSE, P.VECTOR, 0x0BADF00D):
+        assert E.boxed_decoder(codec, other) is None
+    codec.delegates[cid] = lambda buf, pos, end: (None, pos + 4)
+    try:
+        assert E.boxed_decoder(codec, cid) is None
+    finally:
+        del codec.delegates[cid]
 
 
 def test_message_fast_path_is_checked_against_init():

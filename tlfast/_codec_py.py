@@ -295,6 +295,39 @@ def _read_boxed(r, boxed, depth):
     return _read_ctor(r, plan, depth + 1)
 
 
+def boxed_decoder(codec, cid):
+    """The generated decoder that ``_read_boxed`` would end in for a boxed Object whose id
+    is ``cid``, or None when that read takes any other way (a delegate, gzip_packed, Bool,
+    Vector, an unknown id). For a host's seam that reads many small objects (see
+    ``read_boxed_with``); each decoder is the one ``_decoder`` makes and caches."""
+    if cid in codec.delegates or cid in _NOT_PLAIN:
+        return None
+    plan = codec.by_id.get(cid) or codec.plan_by_id(cid)
+    return None if plan is None else _decoder(plan)
+
+
+def read_boxed_with(dec, buf, pos, codec):
+    """Run ``dec`` (from ``boxed_decoder``) on the object whose id is at ``pos`` in ``buf``
+    (bytes): the value and the position after it. Exactly what ``Reader(buf, codec)`` at
+    ``pos`` and ``read_object()`` do for that id (same depth, limits, errors), minus the
+    Reader's argument checks and the type dispatch, which cost a small object's seam about
+    as much as the object itself."""
+    r = _new(Reader)
+    r._buf = buf
+    r._end = len(buf)
+    r._pos = pos + 4
+    r._schema = r._codec = codec
+    r.max_depth = DEFAULT_MAX_DEPTH
+    r.max_inflate = DEFAULT_MAX_INFLATE
+    try:
+        return dec(r, 1), r._pos
+    except RecursionError:
+        raise TLDecodeError("nesting too deep for the Python stack", r._pos) from None
+
+
+_NOT_PLAIN = frozenset((P.GZIP_PACKED, P.BOOL_TRUE, P.BOOL_FALSE, P.VECTOR))
+
+
 _FIXED_ARRAYS = {PL.INT: ("i", 4), PL.UINT: ("I", 4), PL.LONG: ("q", 8), PL.DOUBLE: ("d", 8)}
 _OBJECT_TYPE = PL.TypePlan(PL.OBJECT, boxed=PL.ANY_OBJECT, text="Object")
 

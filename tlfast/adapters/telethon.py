@@ -480,21 +480,26 @@ def _error_classes():
     return _errors
 
 
-# The pure engine's policy (it must never be slower than Telethon itself): per call it costs
-# about a microsecond more than Telethon's own reader and writer, which it wins back on the
-# fields of larger objects only. So by default it decodes what has at least this many bytes
-# left in the stream (an rpc_result's body, a container, an update batch) and leaves
-# encoding, where it gains at most 10% on large objects and loses on small requests, to
-# Telethon's generated code. The Cython engine serves everything.
+# The pure engine's policy (it must never be slower than Telethon itself). Its decode seam
+# goes from a plain constructor's id straight to the generated decoder, which beats
+# Telethon's own reader even on a 12-byte peer (benchmarks/telethon_small.py), so it takes
+# every such object. The general read costs about a microsecond more per call than
+# Telethon's reader (a Reader, the type dispatch) and wins it back only on larger data, so
+# the other ids (Bool, Vector, gzip_packed, Telethon's own core objects) it reads only when
+# at least this many bytes are left in the stream (an rpc_result's body, a container).
+# Encoding, where it gains at most 10% on large objects and loses on small requests, it
+# leaves to Telethon's generated code. The Cython engine serves everything.
 PURE_MIN_BYTES = 64
 
 
 def install(*, backend=None, encode=None, min_bytes=None):
     """Patch Telethon's decode and encode seams (idempotent, thread-safe). ``backend``:
     "cython" or "python" (default: tlfast's active backend). ``encode``: whether
-    ``bytes(obj)`` runs on tlfast too; ``min_bytes``: decode through tlfast only when this
-    many bytes are left in the reader's stream (defaults: everything with the Cython engine;
-    with the pure one, encode=False and min_bytes=PURE_MIN_BYTES). Returns report()."""
+    ``bytes(obj)`` runs on tlfast too; ``min_bytes``: with fewer bytes left in the reader's
+    stream, decode through tlfast only what the pure engine's direct path takes (plain
+    constructors) and leave the rest to Telethon (defaults: everything with the Cython
+    engine; with the pure one, encode=False and min_bytes=PURE_MIN_BYTES). Returns
+    report()."""
     with _adapter.lock:
         if _adapter.host is not None:
             return report()
@@ -652,14 +657,34 @@ def _make_tgread_object(engine, codec, orig_read, tlobjects, host, min_bytes):
     object_type = codec.type_plan(None)
     errors = _error_classes()
 
+    # The pure engine's shortcut for a plain constructor (see install): its generated
+    # decoder straight from the id, cached per id (False: not plain, the general read; at
+    # most twice the layer's ids, so ids never seen in the layer cannot grow it for ever).
+    direct = engine.NAME == "python"
+    decoders = {}
+    most = 2 * len(tlobjects)
+    unpack_id = struct.Struct("<I").unpack_from
+
     def tgread_object(self):
         data = self.stream
         start = self.position
-        if min_bytes and len(data) - start < min_bytes:
-            return orig_read(self)  # small: Telethon's own reader is as fast (see install)
-        r = Reader(data, codec)
-        r.seek(start)
+        left = len(data) - start
+        dec = False
+        if direct and left >= 8 and type(data) is bytes:  # an id alone (a Bool): general
+            cid = unpack_id(data, start)[0]
+            dec = decoders.get(cid)
+            if dec is None:
+                dec = engine.boxed_decoder(codec, cid) or False
+                if len(decoders) < most:
+                    decoders[cid] = dec
+        if dec is False and left < min_bytes:
+            return orig_read(self)  # small: Telethon's own reader is faster (see install)
         try:
+            if dec is not False:
+                value, self.position = engine.read_boxed_with(dec, data, start, codec)
+                return value
+            r = Reader(data, codec)
+            r.seek(start)
             value = r.read_object(object_type)
         except UnknownConstructorError as exc:
             if exc.constructor_id in tlobjects:  # registered after install()
