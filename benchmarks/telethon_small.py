@@ -18,7 +18,10 @@ def cases():
     user = types.User(id=12345678, first_name="Alice", last_name="B", username="alice",
                       access_hash=99, phone="123")
     return {
-        "bool_true": struct.pack("<I", 0x997275B5),  # not a constructor: Telethon's own read
+        "bool_true": struct.pack("<I", 0x997275B5),  # a Bool result alone
+        # the reply to a request that returns Bool: a core object, read by Telethon's code
+        "rpc_result_bool": struct.pack("<IqI", 0xF35C6D01, 1 << 40, 0x997275B5),
+        "vector_peer_3": struct.pack("<Ii", 0x1CB5C415, 3) + bytes(types.PeerUser(5)) * 3,
         "input_peer_empty": bytes(types.InputPeerEmpty()),
         "peer": bytes(types.PeerUser(5)),
         "import_authorization": _bench.tlfast_data("import_authorization"),

@@ -465,6 +465,43 @@ def test_small_objects_decode_as_telethon_and_the_general_read(backend):
         TT.uninstall()
 
 
+def test_id_only_data_decodes_as_telethon(backend):
+    """Data that is an id alone (a Bool result, a field-less constructor such as
+    inputPeerEmpty), a small core object and a short Vector, at the end of the stream and
+    before more data: on the pure engine the seam answers the first from tables and calls
+    Telethon's readers for the others; value, class, attributes and position as Telethon's."""
+    TT.uninstall()
+    datas = [(0x997275B5).to_bytes(4, "little"), (0xBC799737).to_bytes(4, "little"),
+             bytes(types.InputPeerEmpty()), bytes(types.InputUserSelf()),
+             # small data the pure seam hands to Telethon's own readers: a core object (the
+             # reply to a request returning Bool) and a short Vector
+             struct.pack("<IqI", 0xF35C6D01, 1 << 40, 0x997275B5),
+             struct.pack("<Ii", 0x1CB5C415, 2) + bytes(types.PeerUser(5)) * 2]
+
+    def plain(value):
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, list):
+            return [(type(v), vars(v)) for v in value]
+        return vars(value)
+
+    def read_all():
+        out = []
+        for data in datas:
+            for tail in (b"", b"\0" * 8):
+                reader = BinaryReader(data + tail)
+                value = reader.tgread_object()
+                out.append((type(value), plain(value), reader.tell_position()))
+        return out
+
+    want = read_all()
+    TT.install(backend=backend)
+    try:
+        assert read_all() == want
+    finally:
+        TT.uninstall()
+
+
 def test_pure_seam_shortcut_is_only_for_plain_constructors():
     """The pure engine's direct path (boxed_decoder) is the cached generated decoder of a
     plain constructor, and nothing for ids the general read treats otherwise (a host's

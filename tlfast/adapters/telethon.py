@@ -23,7 +23,7 @@ Telethon's core objects (``rpc_result``, which keeps raw bytes for ``read_result
 Telethon's own ``from_reader``; objects the encoder has no plan for write themselves
 (``_bytes()``), as users' custom requests and Telethon's ``_OpaqueRequest`` do.
 
-May use: errors, _plans, _backend, adapters._common.
+May use: errors, _primitives, _plans, _backend, adapters._common.
 """
 
 import ast
@@ -35,6 +35,7 @@ import zlib
 
 from .. import _backend
 from .. import _plans as PL
+from .. import _primitives as P
 from ..errors import TLDecodeError, TLEncodeError, TLTruncatedError, UnknownConstructorError
 from . import _common as C
 
@@ -483,10 +484,12 @@ def _error_classes():
 # The pure engine's policy (it must never be slower than Telethon itself). Its decode seam
 # goes from a plain constructor's id straight to the generated decoder, which beats
 # Telethon's own reader even on a 12-byte peer (benchmarks/telethon_small.py), so it takes
-# every such object. The general read costs about a microsecond more per call than
-# Telethon's reader (a Reader, the type dispatch) and wins it back only on larger data, so
-# the other ids (Bool, Vector, gzip_packed, Telethon's own core objects) it reads only when
-# at least this many bytes are left in the stream (an rpc_result's body, a container).
+# every such object; a Bool or a field-less constructor it answers from tables. The
+# general read costs about a microsecond more per call than Telethon's reader (a Reader,
+# the type dispatch) and wins it back only on larger data, so the other ids (Vector,
+# gzip_packed, Telethon's own core objects) it reads only when at least this many bytes
+# are left in the stream (an rpc_result's body, a container); under that, it calls
+# Telethon's own readers for them as Telethon's tgread_object does.
 # Encoding, where it gains at most 10% on large objects and loses on small requests, it
 # leaves to Telethon's generated code. The Cython engine serves everything.
 PURE_MIN_BYTES = 64
@@ -664,19 +667,58 @@ def _make_tgread_object(engine, codec, orig_read, tlobjects, host, min_bytes):
     decoders = {}
     most = 2 * len(tlobjects)
     unpack_id = struct.Struct("<I").unpack_from
+    # Data that is an id alone costs the general read more than Telethon's own reader, so
+    # the pure engine answers it from tables: a Bool (Telethon returns True/False) and a
+    # field-less generated class (Telethon's from_reader is ``cls()``; no __init__ runs).
+    constants = {P.BOOL_TRUE: True, P.BOOL_FALSE: False}
+    fieldless = {}
+    # Small data the general read leaves to Telethon (under min_bytes): its core objects'
+    # own readers and a small Vector called here as Telethon's reader calls them, without
+    # a second pass over the id through the original method.
+    core = {}
+    if direct:
+        from telethon.tl.core import core_objects
+
+        core = dict(core_objects)
+
+    def learn(cid):
+        dec = engine.boxed_decoder(codec, cid) or False
+        cls = tlobjects.get(cid)
+        plan = codec.plan_by_id(cid) if cls is not None else None
+        if (plan is not None and not plan.fields and cid not in codec.delegates
+                and "__init__" not in vars(cls)):
+            fieldless[cid] = cls
+        if len(decoders) < most:
+            decoders[cid] = dec
+        return dec
 
     def tgread_object(self):
         data = self.stream
         start = self.position
         left = len(data) - start
         dec = False
-        if direct and left >= 8 and type(data) is bytes:  # an id alone (a Bool): general
+        if direct and left >= 4 and type(data) is bytes:
             cid = unpack_id(data, start)[0]
+            if cid in constants:
+                self.position = start + 4
+                return constants[cid]
             dec = decoders.get(cid)
             if dec is None:
-                dec = engine.boxed_decoder(codec, cid) or False
-                if len(decoders) < most:
-                    decoders[cid] = dec
+                dec = learn(cid)
+            cls = fieldless.get(cid)
+            if cls is not None:
+                self.position = start + 4
+                return cls()
+            if dec is False and left < min_bytes:
+                own = core.get(cid)
+                if own is not None:
+                    self.position = start + 4
+                    return own.from_reader(self)
+                if cid == P.VECTOR:
+                    self.position = start + 4
+                    return [self.tgread_object() for _ in range(self.read_int())]
+            if left < 8:  # an id alone that is neither: the general read
+                dec = False
         if dec is False and left < min_bytes:
             return orig_read(self)  # small: Telethon's own reader is faster (see install)
         try:
