@@ -191,6 +191,39 @@ def test_string_decoding_matches_python_on_utf8_edges(backend):
         assert text == body.decode("utf-8", "replace"), body
 
 
+@pytest.mark.parametrize("filler", ["a", "я"])
+def test_string_decoding_matches_python_inside_long_text(backend, filler):
+    # The Cython engine decodes long text 16 bytes at a time (the leading run of 1- and
+    # 2-byte sequences of each block) and hands 3- and 4-byte sequences and anything
+    # invalid to a scalar step: put each edge at the start, middle and end of a block, and
+    # across two, inside text of 1- or 2-byte characters.
+    leads = (0x80, 0xBF, 0xC0, 0xC1, 0xC2, 0xDF, 0xE0, 0xED, 0xEF, 0xF0, 0xF4, 0xF5, 0xFF)
+    seqs = [bytes([a, b]) for a in leads for b in range(256)]
+    seqs += [seq for seq in _utf8_edge_cases() if len(seq) > 2]
+    fill = filler.encode()
+    bodies = []
+    for offset in (0, 1, 7, 14, 15, 16, 17, 31):
+        head = fill * (offset // len(fill)) + b"a" * (offset % len(fill))
+        for seq in seqs:
+            bodies.append(head + seq + fill * 12)
+    got = _read_strings(backend, bodies)
+    for body, text in zip(bodies, got):
+        assert text == body.decode("utf-8", "replace"), body
+
+
+_PIECES = [b"a", b" ", b"\x7f", "\xe9".encode(), "\u044f".encode(), "\u07ff".encode(),
+           "\u20ac".encode(), "\U0001f600".encode(), "\U0010ffff".encode(),
+           b"\x80", b"\xbf", b"\xc0\x80", b"\xc1\xbf", b"\xc2", b"\xdf", b"\xe0\x80\x80",
+           b"\xed\xa0\x80", b"\xf4\x90\x80\x80", b"\xf5", b"\xff", b"\xe2\x82", b"\xf0\x9f\x98"]
+
+
+@given(st.lists(st.sampled_from(_PIECES), max_size=120))
+def test_long_mixed_text_matches_python(backend, pieces):
+    # Chat-like text: characters of every width with (sometimes) broken sequences.
+    body = b"".join(pieces)
+    assert _read_strings(backend, [body]) == [body.decode("utf-8", "replace")]
+
+
 @given(st.lists(st.one_of(st.text(), st.binary()), max_size=20))
 def test_string_decoding_matches_python(backend, parts):
     bodies = [p.encode() if isinstance(p, str) else p for p in parts]
