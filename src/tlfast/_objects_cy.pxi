@@ -65,6 +65,15 @@ cdef extern from *:
         return (PyObject *)Py_TYPE(obj) == type;
     }
     static inline void tlf_incref(PyObject *v) { Py_INCREF(v); }
+    static inline int tlf_ctz64(uint64_t x) {  /* x != 0 */
+    #if defined(__GNUC__) || defined(__clang__)
+        return __builtin_ctzll(x);
+    #else
+        int r = 0;
+        while (!(x & 1u)) { x >>= 1; r++; }
+        return r;
+    #endif
+    }
     static inline void tlf_decref(PyObject *v) { Py_DECREF(v); }
     /* An exact int below 2**30 in magnitude (one digit): its value without a call. */
     #if PY_VERSION_HEX >= 0x030C0000
@@ -142,6 +151,7 @@ cdef extern from *:
     PyObject* tlf_type_lookup(object obj, object name)
     bint tlf_type_is(object obj, object type)
     void tlf_incref(PyObject* v)
+    int tlf_ctz64(uint64_t x)
     void tlf_decref(PyObject* v)
     bint tlf_small_int(PyObject* v)
     long tlf_small_int_value(PyObject* v)
@@ -247,6 +257,7 @@ cdef class CyCtor:
     cdef bint from_dict       # DICT, CALL: fields may be read from the instance __dict__
     cdef object delegate      # a host's reader for this id (Codec.delegates): no fields
     cdef bint lenient         # the host's lenient encode rules (PL.CtorPlan.lenient)
+    cdef bint plain           # encode: slots, no host rules, at most 64 fields (_gather_plain)
     cdef tlf_group* groups
     cdef Py_ssize_t ngroups
     cdef Py_ssize_t* group_members
@@ -418,6 +429,8 @@ cdef CyCtor _build_ctor(object plan):
             c._keep.append(sub)
             fc.sub = <PyObject*>sub
     c.nwords = len(word_of)
+    c.plain = (c.build == PL.SLOTS and not c.lenient and c.n <= 64
+               and not any(c.fields[i].falsy for i in range(c.n)))
     groups = plan.shared_groups
     c.ngroups = len(groups)
     if c.ngroups:
@@ -1179,6 +1192,7 @@ cdef int _write_ctor(Writer w, CyCtor c, object obj, Py_ssize_t depth) except -1
     cdef Py_ssize_t n = c.n
     cdef Py_ssize_t i = -1
     cdef Py_ssize_t j
+    cdef uint64_t emit
     if depth > _ENCODE_MAX_DEPTH:
         raise P.too_deep_encode(_ENCODE_MAX_DEPTH)
     if n > STACK_VALUES:
@@ -1189,9 +1203,15 @@ cdef int _write_ctor(Writer w, CyCtor c, object obj, Py_ssize_t depth) except -1
     try:
         try:
             # The pure engine reads every field first, then derives the flags words.
-            if not _gather(c, obj, vals, held, &nheld, words):
-                _flags_slow(c, vals, words)  # raises the pure engine's error
-            _write_fields(w, c, vals, words, depth, &i)
+            if c.plain and tlf_type_is(obj, c.cls):
+                emit = _gather_plain(c, obj, vals, held, &nheld, words)
+                if emit == _GATHER_FAILED:
+                    _flags_slow(c, vals, words)  # raises the pure engine's error
+                _write_emitted(w, c, vals, words, emit, depth, &i)
+            else:
+                if not _gather(c, obj, vals, held, &nheld, words):
+                    _flags_slow(c, vals, words)
+                _write_fields(w, c, vals, words, depth, &i)
         except TLError as exc:
             _add_ctor_path(exc, c, i, depth)
             raise
@@ -1260,6 +1280,79 @@ cdef int _gather(CyCtor c, object obj, PyObject** vals, PyObject** held, Py_ssiz
                 if vals[c.group_members[j]] == TLF_PY_NONE:
                     return 0
     return 1
+
+
+# _gather_plain's answer when the flags words need the Python path: no constructor emits
+# every one of 64 fields with a flags word among them, so this mask never means "emit".
+cdef uint64_t _GATHER_FAILED = 0xFFFFFFFFFFFFFFFFULL
+
+
+cdef uint64_t _gather_plain(CyCtor c, object obj, PyObject** vals, PyObject** held,
+                            Py_ssize_t* nheld, uint32_t* words) except? 0xFFFFFFFFFFFFFFFFULL:
+    """_gather for the usual case (one of the schema's own classes, no host rules): also
+    returns the mask of fields that write bytes, _GATHER_FAILED as _gather's 0.
+
+    Which optional fields a message carries changes from one object to the next, and a
+    branch on it mispredicts on data a client has not seen before; so presence goes into
+    the flags words and the mask arithmetically, and the values to hold are listed without
+    a branch and referenced afterwards (nothing here runs Python code meanwhile)."""
+    cdef Py_ssize_t i, j, k = 0
+    cdef PyObject* v
+    cdef tlf_field* f
+    cdef tlf_group* g
+    cdef uint64_t emit = 0
+    cdef uint32_t present, bit
+    cdef uint32_t word0 = 0, word1 = 0  # in registers: or-ing into words[] each time
+    cdef bint ok = True                 # would chain every field through one memory slot
+    cdef bint single
+    if c.nwords:
+        memset(words, 0, c.nwords * sizeof(uint32_t))
+    for i in range(c.n):
+        f = &c.fields[i]
+        if f.offset < 0:  # a flags word (or a body length): always written
+            vals[i] = NULL
+            emit |= (<uint64_t>1) << i
+            continue
+        v = tlf_get(obj, f.offset)
+        if v == NULL:
+            nheld[0] = 0
+            raise P.missing_attr(c.plan.fields[i].name)
+        vals[i] = v
+        single = (v == TLF_PY_NONE) | (v == TLF_PY_TRUE) | (v == TLF_PY_FALSE)
+        held[k] = v
+        k += not single
+        if f.word >= 0:
+            if f.kind == K_TRUE:
+                bit = f.mask & (0u - <uint32_t>(v == TLF_PY_TRUE))
+                ok &= single
+            else:
+                present = v != TLF_PY_NONE
+                bit = f.mask & (0u - present)
+                emit |= (<uint64_t>present) << i
+            if f.word == 0:
+                word0 |= bit
+            elif f.word == 1:
+                word1 |= bit
+            else:
+                words[f.word] |= bit
+        elif f.kind != K_TRUE:
+            emit |= (<uint64_t>1) << i
+    if c.nwords > 0:
+        words[0] = word0
+    if c.nwords > 1:
+        words[1] = word1
+    for j in range(k):
+        tlf_incref(held[j])
+    nheld[0] = k
+    if not ok:
+        return _GATHER_FAILED
+    for i in range(c.ngroups):
+        g = &c.groups[i]
+        if words[g.word] & g.mask:
+            for j in range(g.start, g.stop):
+                if vals[c.group_members[j]] == TLF_PY_NONE:
+                    return _GATHER_FAILED
+    return emit
 
 
 cdef int _gather_slow(CyCtor c, object obj, PyObject** vals, PyObject** held,
@@ -1432,6 +1525,48 @@ cdef int _write_fields(Writer w, CyCtor c, PyObject** vals, uint32_t* words,
             _write(w, <CyType>f.sub, <object>vals[i], depth)  # raises
         else:
             _write_primitive(w, k, <object>vals[i])
+    return 0
+
+
+cdef int _write_emitted(Writer w, CyCtor c, PyObject** vals, uint32_t* words, uint64_t emit,
+                        Py_ssize_t depth, Py_ssize_t* at) except -1:
+    """_write_fields over the fields in ``emit`` (from _gather_plain), lowest first: no
+    test of each absent field on the way."""
+    cdef Py_ssize_t i
+    cdef tlf_field* f
+    cdef int k
+    cdef Py_ssize_t start
+    cdef PyObject* v
+    while emit:
+        i = tlf_ctz64(emit)
+        emit &= emit - 1
+        f = &c.fields[i]
+        k = f.kind
+        if k == K_FLAGS:
+            _wuint32(w, words[f.word_out])
+            continue
+        at[0] = i
+        v = vals[i]
+        if k == K_INT and tlf_small_int(v):
+            _wint32(w, <int32_t>tlf_small_int_value(v))
+        elif k == K_LONG and tlf_small_int(v):
+            _wint64(w, <int64_t>tlf_small_int_value(v))
+        elif f.conv != NULL:
+            _write_host_value(w, f, k, <object>v, depth)
+        elif k == K_OBJECT:
+            _write_boxed(w, <CyType>f.sub, <object>v, depth)
+        elif k == K_VECTOR or k == K_BARE_VECTOR or k == K_BARE or k == K_UNDEFINED:
+            _write(w, <CyType>f.sub, <object>v, depth)
+        elif k == K_BODY_LEN:
+            start = w._len
+            memset(_reserve(w, 4), 0, 4)
+            i += 1
+            emit &= ~((<uint64_t>1) << i)
+            at[0] = i
+            _write(w, <CyType>c.fields[i].sub, <object>vals[i], depth)
+            tlf_st32(w._data + start, <uint32_t>(w._len - start - 4))
+        else:
+            _write_primitive(w, k, <object>v)
     return 0
 
 
