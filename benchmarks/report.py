@@ -23,11 +23,12 @@ from tlfast import _bench
 
 def from_pytest_benchmark(doc):
     """pytest-benchmark's JSON -> the report dict tlfast._bench.format_table takes."""
-    results, sizes, versions = [], {}, {}
+    results, sizes, versions, k = [], {}, {}, 0
     for b in doc.get("benchmarks", []):
         info = b.get("extra_info") or {}
         if not {"codec", "payload", "op"} <= set(info):
             continue  # another bench file's benchmark (primitives, load): not ours to table
+        k = max(k, info.get("variants") or 0)
         results.append({"payload": info["payload"], "op": info["op"], "codec": info["codec"],
                         "status": "ok", "median_s": b["stats"]["median"],
                         "size": info.get("size")})
@@ -54,7 +55,8 @@ def from_pytest_benchmark(doc):
     }
     machine.update({k: v for k, v in versions.items() if v is not None})
     _bench.add_ratios(results)
-    return {"machine": machine, "settings": {}, "sizes": sizes, "results": results}
+    settings = {"variants": k, "payloads": _bench.describe_variants(k)} if k > 1 else {}
+    return {"machine": machine, "settings": settings, "sizes": sizes, "results": results}
 
 
 def _payload_order():

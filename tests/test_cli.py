@@ -335,6 +335,9 @@ def test_bench_quick_json(tlfast_cli, cli_backend, tmp_path, peers_required):
     report = json.loads(path.read_text(encoding="utf-8"))
     assert set(report) >= {"machine", "settings", "sizes", "results"}
     assert report["sizes"]["import_authorization"] == len(SEED)
+    assert report["settings"]["variants"] == 4  # --quick: 4 distinct payloads of each shape
+    assert "4 distinct payloads of each shape, in turns" in report["settings"]["payloads"]
+    assert "4 distinct payloads of each shape, in turns" in out
     by = {(r["payload"], r["op"], r["codec"]): r for r in report["results"]}
     ours = ["tlfast-python"] + (["tlfast-cython"] if cli_backend == "cython" else [])
     for payload in ("import_authorization", "send_message"):
@@ -343,6 +346,7 @@ def test_bench_quick_json(tlfast_cli, cli_backend, tmp_path, peers_required):
                 r = by[(payload, op, codec)]
                 assert r["status"] == "ok", r
                 assert r["median_s"] > 0
+                assert r["variants"] == 1  # these two small requests have one
             for peer, module in PEERS:
                 # the child runs this interpreter: a peer importable here must have run
                 installed = importlib.util.find_spec(module) is not None
@@ -392,7 +396,7 @@ def test_bench_fails_when_a_peer_disagrees_with_tlfast(monkeypatch, corrupt):
     # as if tlfast's encoder had regressed: bytes missing, bytes too many, a wrong id
     bad = {"truncated": data[:-4], "trailing": data + bytes(4),
            "unknown id": b"\xef\xbe\xad\xde" + data[4:]}[corrupt]
-    monkeypatch.setitem(_bench._data_cache, ("data", "import_authorization"), bad)
+    monkeypatch.setitem(_bench._data_cache, ("data", "import_authorization", 0), bad)
     out, err = [], []
     status = _bench.main(["import_authorization"], ["telethon", "kurigram"], quick=True,
                          out=_Lines(out), err=_Lines(err))

@@ -5,8 +5,12 @@ The same payloads and the same peer adapters serve ``benchmarks/bench_codec.py``
 always measure the same work. Peers (Telethon, kurigram, msgspec) are optional: a missing
 one is reported as "not installed", never an error.
 
-Every case is checked once before it is timed (decoded value equal to the original,
-encoded bytes equal to the reference), so a fast wrong answer never reaches the table.
+Each call decodes (or encodes) the next of VARIANTS distinct payloads of the same shape,
+in turns (``_payloads.build(name, j)``): a live client never decodes the same bytes twice,
+and one payload repeated is learned by the CPU's branch predictor, which flatters the
+compiled codecs. Every variant is checked once before it is timed (decoded value equal to
+the original, encoded bytes equal to the reference), so a fast wrong answer never reaches
+the table.
 An installed peer that cannot read tlfast's bytes, or writes them back differently,
 fails the check (CheckFailed): the peers are independent witnesses of tlfast's encoding.
 
@@ -16,6 +20,7 @@ May use: tlfast, _model, _plans, _codec_cy, _backend, schemas, _payloads, teleth
 import contextlib
 import gc
 import io
+import itertools
 import json
 import os
 import platform
@@ -25,11 +30,14 @@ import sys
 import time
 
 from . import _backend
-from ._payloads import PAYLOADS, SEED, build
+from . import _plans as PL
+from ._model import TLObject
+from ._payloads import PAYLOADS, SEED, build, variants
 
-__all__ = ["CODECS", "OPS", "TARGETS", "PEER_TARGETS", "GROWTH_MAX", "LINEAR_SLACK",
-           "Unavailable", "make_case", "run", "format_table", "format_markdown", "machine_info",
-           "missed_targets"]
+__all__ = ["CODECS", "OPS", "TARGETS", "PEER_TARGETS", "GROWTH_MAX", "LINEAR_SLACK", "VARIANTS",
+           "QUICK_VARIANTS", "Unavailable", "make_case", "make_cases", "checked_calls",
+           "rotating", "describe_variants", "run", "format_table", "format_markdown",
+           "machine_info", "missed_targets"]
 
 CODECS = ("tlfast-cython", "tlfast-python", "telethon", "telethon+tlfast",
           "telethon+tlfast-python", "kurigram", "kurigram+tlfast", "kurigram+tlfast-python",
@@ -41,6 +49,15 @@ OPS = ("decode", "encode")
 # no row where no codec has it.
 EXTRA_OPS = ("receive",)
 REFERENCE = "telethon"
+# Distinct payloads of each shape decoded (or encoded) in turns, one per call; payloads
+# without variants (_payloads.VARIED) use their one. Variant 0 is the payload of SEED, so
+# sizes stay those of the single payload earlier runs timed. 8 is where the time per call
+# stops growing with the number of payloads (messages_100, tlfast-cython: 115 us for one,
+# 152 for 4, 164 for 8, 165 for 16). --quick uses 4: building and checking every variant
+# for every peer is most of a quick run's time (12 s with one payload of each shape, 24 s
+# with 8, 17 s with 4).
+VARIANTS = 8
+QUICK_VARIANTS = 4
 
 # Goals: (payload, op, codec) -> the highest acceptable ratio of the codec's median time to
 # Telethon's in the same run, with the garbage collector on (as a live client runs).
@@ -135,10 +152,11 @@ def _expect(ok, what):
 
 
 # tlfast -------------------------------------------------------------------------------
-def tlfast_data(payload):
-    """The reference TL bytes of ``payload`` (encoded by the pure engine, once)."""
-    value, type_ = build(payload)
-    key = ("data", payload)
+def tlfast_data(payload, variant=0):
+    """The reference TL bytes of ``payload`` (its variant ``variant``), encoded by the
+    pure engine, once."""
+    value, type_ = build(payload, variant)
+    key = ("data", payload, variant)
     hit = _data_cache.get(key)
     if hit is None:
         from . import schemas
@@ -150,7 +168,7 @@ def tlfast_data(payload):
 _data_cache = {}
 
 
-def tlfast_case(payload, backend):
+def tlfast_case(payload, backend, variant=0):
     """Case for tlfast with ``backend``: "cython", "python" or an engine module."""
     from . import schemas
 
@@ -159,8 +177,8 @@ def tlfast_case(payload, backend):
         engine = _backend.engine(backend)
     except ImportError as exc:
         raise Unavailable(f"not built ({exc})") from None
-    value, type_ = build(payload)
-    data = tlfast_data(payload)
+    value, type_ = build(payload, variant)
+    data = tlfast_data(payload, variant)
     api = schemas.api
 
     def decode():
@@ -183,7 +201,7 @@ def _engine_name(module):
 
 
 # Telethon -----------------------------------------------------------------------------
-def telethon_case(payload, dropin=None):
+def telethon_case(payload, dropin=None, variant=0):
     """Stock Telethon, or with ``dropin`` ("cython" or "python") Telethon with tlfast's
     drop-in installed on that engine (tlfast.telethon), around each sample only."""
     try:
@@ -201,8 +219,8 @@ def telethon_case(payload, dropin=None):
         from . import telethon as adapter
 
         context = _dropin_context(adapter, engine)
-    value, type_ = build(payload)
-    data = tlfast_data(payload)
+    value, type_ = build(payload, variant)
+    data = tlfast_data(payload, variant)
     extra = {}
     if type_ == "Vector<long>":
         if dropin is not None:
@@ -332,7 +350,7 @@ def telethon_server_frames(bodies, seed=1):
     return new_state, frames
 
 
-def kurigram_case(payload, dropin=None):
+def kurigram_case(payload, dropin=None, variant=0):
     """Stock kurigram, or with ``dropin`` ("cython" or "python") kurigram with tlfast's
     drop-in installed on that engine (tlfast.pyrogram), around each sample only."""
     import importlib.util
@@ -353,8 +371,8 @@ def kurigram_case(payload, dropin=None):
             context = _dropin_context(adapter, _backend.engine(dropin))
         except ImportError as exc:
             raise Unavailable(f"not built ({exc})") from None
-    value, type_ = build(payload)
-    data = tlfast_data(payload)
+    value, type_ = build(payload, variant)
+    data = tlfast_data(payload, variant)
     BytesIO = io.BytesIO
     extra = {}
     if type_ == "Vector<long>":
@@ -444,12 +462,12 @@ def rpc_result(req_msg_id, result):
 
 
 # msgspec: the same logical data as msgpack into typed Structs (the practical limit) ----
-def msgspec_case(payload):
+def msgspec_case(payload, variant=0):
     try:
         import msgspec
     except ImportError:
         raise Unavailable("not installed") from None
-    value, type_ = build(payload)
+    value, type_ = build(payload, variant)
     if type_ == "Vector<long>":
         root_type, logical = list[int], value
     else:
@@ -489,10 +507,9 @@ class _MsgspecModel:
         return self._struct(type(value))
 
     def _collect(self, value, boxed_name):
-        from ._model import TLObject
-        from . import _plans as PL
-
         if isinstance(value, list):
+            if _atomic(value):
+                return
             for v in value:
                 self._collect(v, boxed_name)
             return
@@ -511,8 +528,6 @@ class _MsgspecModel:
 
     def _annotation(self, tp):
         import typing
-
-        from . import _plans as PL
 
         k = tp.kind
         if k in (PL.INT, PL.UINT, PL.LONG, PL.INT128, PL.INT256):
@@ -538,8 +553,6 @@ class _MsgspecModel:
     def _struct(self, cls):
         import typing
 
-        from . import _plans as PL
-
         s = self.structs.get(cls)
         if s is not None:
             return s
@@ -560,26 +573,56 @@ class _MsgspecModel:
         return s
 
     def convert(self, value):
-        from ._model import TLObject
-
         if isinstance(value, list):
-            return [self.convert(v) for v in value]
+            return list(value) if _atomic(value) else [self.convert(v) for v in value]
         if isinstance(value, TLObject):
             s = self._struct(type(value))
             return s(**{a: self.convert(getattr(value, a)) for a, _ in type(value)._fields})
         return value
 
 
-def make_case(payload, codec):
-    """The Case for ``codec`` (one of CODECS) on ``payload``; raises Unavailable."""
+def _atomic(items):
+    """Whether the TL vector ``items`` holds plain values (ints, strings...), not objects
+    or vectors: the items of a vector are all of one type, so its first tells."""
+    return not items or not isinstance(items[0], (TLObject, list))
+
+
+def make_case(payload, codec, variant=0):
+    """The Case for ``codec`` (one of CODECS) on variant ``variant`` of ``payload``;
+    raises Unavailable."""
     if codec.startswith("tlfast-"):
-        return tlfast_case(payload, codec[len("tlfast-"):])
+        return tlfast_case(payload, codec[len("tlfast-"):], variant)
     if codec.startswith("telethon+tlfast"):
-        return telethon_case(payload, "python" if codec.endswith("-python") else "cython")
+        return telethon_case(payload, "python" if codec.endswith("-python") else "cython",
+                             variant)
     if codec.startswith("kurigram+tlfast"):
-        return kurigram_case(payload, "python" if codec.endswith("-python") else "cython")
+        return kurigram_case(payload, "python" if codec.endswith("-python") else "cython",
+                             variant)
     return {"telethon": telethon_case, "kurigram": kurigram_case,
-            "msgspec": msgspec_case}[codec](payload)
+            "msgspec": msgspec_case}[codec](payload, variant=variant)
+
+
+def make_cases(payload, codec, k=VARIANTS):
+    """The Cases of ``codec`` on the first ``k`` variants of ``payload`` (one for a
+    payload without variants); raises Unavailable."""
+    return [make_case(payload, codec, j) for j in range(variants(payload, k))]
+
+
+def checked_calls(cases, op):
+    """The ``op`` callables of ``cases`` (variants of one payload for one codec), each
+    called once and its result checked (CheckFailed); to call inside the cases' context."""
+    fns = [case.fn(op) for case in cases]
+    for case, fn in zip(cases, fns):
+        case.check(op, fn())  # a fast wrong answer never reaches the table
+    return fns
+
+
+def rotating(fns):
+    """One zero-argument callable that calls the next of ``fns`` in turn on each call, for
+    timers that take a single callable (pytest-benchmark). ``run()`` does not need it: its
+    loop iterates over the rotation itself, at no cost per call."""
+    following = itertools.cycle(fns).__next__
+    return lambda: following()()
 
 
 # timing -------------------------------------------------------------------------------
@@ -599,11 +642,15 @@ def calibrate(fn, min_time):
     return max(1, int(min_time / once)) if once > 0 else 1000
 
 
-def sample(fn, loops, gc_on=True):
-    """Seconds per call over one sample of ``loops`` calls. With ``gc_on`` (the default)
-    the cyclic garbage collector runs as it does in a live client, and its cost lands on
-    the codec whose allocations set it off; without, it is paused during the sample."""
+def sample(calls, loops, gc_on=True):
+    """Seconds per call over one sample of ``loops`` calls, each call the next callable of
+    the iterator ``calls`` (a rotation over the variants of a payload: itertools.cycle,
+    which goes on where the last sample stopped). Iterating it costs no more per call
+    than ``for _ in range(loops)`` does. With ``gc_on`` (the default) the cyclic garbage
+    collector runs as it does in a live client, and its cost lands on the codec whose
+    allocations set it off; without, it is paused during the sample."""
     clock = _clock
+    islice = itertools.islice
     gc_was = gc.isenabled()
     if gc_on:
         gc.enable()
@@ -611,7 +658,7 @@ def sample(fn, loops, gc_on=True):
         gc.disable()
     try:
         t0 = clock()
-        for _ in range(loops):
+        for fn in islice(calls, loops):
             fn()
         return (clock() - t0) / loops
     finally:
@@ -619,12 +666,6 @@ def sample(fn, loops, gc_on=True):
             gc.enable()
         else:
             gc.disable()
-
-
-def time_call(fn, repeats, min_time, gc_on=True):
-    """Median seconds per call of ``fn`` over ``repeats`` samples."""
-    loops = calibrate(fn, min_time)
-    return statistics.median(sample(fn, loops, gc_on) for _ in range(repeats))
 
 
 def machine_info():
@@ -697,10 +738,12 @@ def run(payloads=None, codecs=None, quick=False, progress=None, gc_on=True):
 
     The codecs of one payload and op are sampled in turns (A B C A B C ...), not one after
     the other, so that load from elsewhere on the machine hits them alike and the ratios
-    stay meaningful even when absolute times drift."""
+    stay meaningful even when absolute times drift. Each call of a codec decodes (or
+    encodes) the next of VARIANTS distinct payloads of the same shape, in turns."""
     payloads = list(payloads or PAYLOADS)
     codecs = list(codecs or CODECS)
     repeats, min_time = (5, 0.01) if quick else (15, 0.05)
+    k = QUICK_VARIANTS if quick else VARIANTS
     forced_pure = _backend.requested() == "python"
     results = []
     growth_rows = [(op, c) for op, c in GROWTH_MAX
@@ -718,7 +761,7 @@ def run(payloads=None, codecs=None, quick=False, progress=None, gc_on=True):
                                for op in OPS)
                 continue
             try:
-                cases[codec] = make_case(payload, codec)
+                cases[codec] = make_cases(payload, codec, k)
             except Unavailable as exc:
                 results.extend(dict(entry, op=op, status=str(exc)) for op in OPS)
             except Exception as exc:  # noqa: BLE001 - a broken codec is a result, not a crash
@@ -729,20 +772,18 @@ def run(payloads=None, codecs=None, quick=False, progress=None, gc_on=True):
             if progress:
                 progress(f"[{step}/{steps}] {payload} {op}: {', '.join(cases) or 'nothing to time'}")
             timed = {}
-            for codec, case in cases.items():
-                if not case.has(op):
+            for codec, variants_of in cases.items():
+                if not variants_of[0].has(op):
                     continue
-                e = {"payload": payload, "codec": codec, "op": op, "size": len(case.data)}
+                e = {"payload": payload, "codec": codec, "op": op,
+                     "size": len(variants_of[0].data), "variants": len(variants_of)}
                 try:
-                    fn = case.fn(op)
-                    with case.context():
-                        case.check(op, fn())  # a fast wrong answer never reaches the table
-                        timed[codec] = (fn, calibrate(fn, min_time), [], e, case)
+                    timed[codec] = _rotation(variants_of, op, min_time) + ([], e, variants_of[0])
                 except Exception as exc:  # noqa: BLE001
                     e.update(status="error", error=_one_line(exc))
                     results.append(e)
             _sample_in_turns(timed, repeats, gc_on, results)
-            for fn, loops, samples, e, _ in timed.values():
+            for _, loops, samples, e, _ in timed.values():
                 e.update(status="ok", median_s=statistics.median(samples), loops=loops)
                 results.append(e)
     growth_results = []
@@ -750,7 +791,7 @@ def run(payloads=None, codecs=None, quick=False, progress=None, gc_on=True):
         step += 1
         if progress:
             progress(f"[{step}/{steps}] growth {op}: {codec}, {' and '.join(GROWTH_PAYLOADS)} in turns")
-        growth_results.append(_measure_growth(op, codec, repeats, min_time, gc_on))
+        growth_results.append(_measure_growth(op, codec, repeats, min_time, gc_on, k))
     order = {c: i for i, c in enumerate(CODECS)}
     pos = {p: i for i, p in enumerate(payloads)}
     op_order = OPS + EXTRA_OPS
@@ -759,40 +800,59 @@ def run(payloads=None, codecs=None, quick=False, progress=None, gc_on=True):
     return {"machine": machine_info(),
             "settings": {"quick": quick, "repeats": repeats, "min_time_s": min_time,
                          "gc": "on" if gc_on else "paused while sampling",
-                 "clock": "process CPU time",
+                         "clock": "process CPU time",
                          "order": "codecs interleaved",
+                         "variants": k,
+                         "payloads": describe_variants(k, quick),
                          "backend_env": os.environ.get("TLFAST_BACKEND", "auto")},
             "sizes": {p: len(tlfast_data(p)) for p in payloads},
             "results": results,
             "growth": growth_results}
 
 
+def describe_variants(k, quick=False):
+    """What the calls of a run with ``k`` variants go through, in the table's words."""
+    single = " and ".join(p for p in PAYLOADS if variants(p, k) == 1)
+    fewer = f", {VARIANTS} without --quick" if quick and k != VARIANTS else ""
+    return (f"{k} distinct payloads of each shape, in turns (sizes are the first's; "
+            f"{single} have one{fewer})")
+
+
+def _rotation(cases, op, min_time):
+    """``(calls, loops)`` to sample ``op`` on ``cases`` (the variants of one payload for
+    one codec): every variant checked first, then an endless rotation over them and the
+    number of calls per sample."""
+    with cases[0].context():
+        fns = checked_calls(cases, op)
+        loops = calibrate(fns[0], min_time)
+    return itertools.cycle(fns), loops
+
+
 def _sample_in_turns(timed, repeats, gc_on, results):
-    """``repeats`` rounds over ``timed`` (key -> (fn, loops, samples, entry, case)), one
+    """``repeats`` rounds over ``timed`` (key -> (calls, loops, samples, entry, case)), one
     sample of each per round, inside the case's context; a key whose call raises is
     dropped and its entry gets the error."""
     for _ in range(repeats):
-        for key, (fn, loops, samples, e, case) in list(timed.items()):
+        for key, (calls, loops, samples, e, case) in list(timed.items()):
             try:
                 with case.context():
-                    samples.append(sample(fn, loops, gc_on))
+                    samples.append(sample(calls, loops, gc_on))
             except Exception as exc:  # noqa: BLE001
                 e.update(status="error", error=_one_line(exc))
                 results.append(e)
                 del timed[key]
 
 
-def _measure_growth(op, codec, repeats, min_time, gc_on):
-    """time(messages_1000) / time(messages_100) for ``codec``, the two sampled in turns."""
+def _measure_growth(op, codec, repeats, min_time, gc_on, k=VARIANTS):
+    """time(messages_1000) / time(messages_100) for ``codec``, the two sampled in turns,
+    each over ``k`` variants in turns as in the table."""
     entry = {"codec": codec, "op": op, "limit": GROWTH_MAX[(op, codec)]}
     timed = {}
     errors = []
     try:
         for payload in GROWTH_PAYLOADS:
-            case = make_case(payload, codec)
-            fn = case.fn(op)
-            with case.context():
-                timed[payload] = (fn, calibrate(fn, min_time), [], {}, case)
+            cases = make_cases(payload, codec, k)
+            timed[payload] = _rotation(cases, op, min_time) + ([], {}, cases[0])
     except Exception as exc:  # noqa: BLE001 - shown as not measured
         return dict(entry, status=_one_line(exc))
     _sample_in_turns(timed, repeats, gc_on, errors)
@@ -985,6 +1045,17 @@ def _about(report):
             + ("on, as in a live client" if gc_mode == "on" else gc_mode))
 
 
+def _method(report):
+    """Why the calls rotate over distinct payloads, in one sentence (None for a report
+    that does not say, e.g. an older one)."""
+    line = report.get("settings", {}).get("payloads")
+    if not line:
+        return None
+    return (f"Each call decodes or encodes the next of {line}, because a live client never "
+            "decodes the same bytes twice and one payload repeated is learned by the CPU's "
+            "branch predictor.")
+
+
 def _peers(report):
     m = report["machine"]
     return ", ".join(f"{NAMES.get(k, k)} {m[k]}" for k in ("telethon", "kurigram", "msgspec")
@@ -1001,6 +1072,8 @@ def format_table(report):
         lines.append(f"peers: {_peers(report)}")
     lines.append("median CPU time per call; (x) = ratio to Telethon's time in this run, lower is faster"
                  + ("; --quick" if report.get("settings", {}).get("quick") else ""))
+    if _method(report):
+        lines.append(_method(report))
     lines.append("")
 
     def fmt(row):
@@ -1022,6 +1095,8 @@ def format_markdown(report):
     lines = [f"`python -m tlfast bench`: {_about(report)}."]
     if _peers(report):
         lines[0] += f" Peers: {_peers(report)}."
+    if _method(report):
+        lines[0] += " " + _method(report)
     lines.append("")
     lines.append("| " + " | ".join(header) + " |")
     lines.append("|" + "|".join("---:" if i in right else "---" for i in range(len(header))) + "|")

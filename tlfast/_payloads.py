@@ -4,16 +4,19 @@ Built in code from a fixed seed, so ``benchmarks/`` and ``python -m tlfast bench
 same bytes on every machine. Every constructor used here also exists, with the same id, in
 Telethon 1.45 (layer 229) and kurigram 2.2.26, so the peers decode the very same bytes.
 
-``PAYLOADS`` maps a payload name to a builder returning ``(value, type)``; ``type`` is the
-TL type expression to pass to ``dumps``/``loads`` (None: a boxed object).
+``PAYLOADS`` maps a payload name to ``(builder, type)``; ``type`` is the TL type
+expression to pass to ``dumps``/``loads`` (None: a boxed object). Most payloads also come
+in distinct variants of the same shape (``build(name, j)``: seed SEED + j), so that a
+benchmark can decode different bytes on each call, as a live client does.
 
 May use: tlfast.
 """
 
 import random
 
-__all__ = ["PAYLOADS", "build", "messages_messages", "upload_file", "vector_long",
-           "emoji_documents", "delete_messages", "import_authorization", "send_message"]
+__all__ = ["PAYLOADS", "VARIED", "SEED", "build", "variants", "messages_messages",
+           "upload_file", "vector_long", "emoji_documents", "delete_messages",
+           "import_authorization", "send_message"]
 
 SEED = 228
 
@@ -293,10 +296,11 @@ def send_message(seed=SEED):
     )
 
 
-# name -> (builder, TL type expression or None for a boxed object)
+# name -> (builder, TL type expression or None for a boxed object). A builder called with
+# no argument makes the payload of SEED; those of VARIED also take ``seed=``.
 PAYLOADS = {
-    "messages_100": (lambda: messages_messages(100), None),
-    "messages_1000": (lambda: messages_messages(1000), None),
+    "messages_100": (lambda seed=SEED: messages_messages(100, seed=seed), None),
+    "messages_1000": (lambda seed=SEED: messages_messages(1000, seed=seed), None),
     "upload_file_512k": (upload_file, None),
     "vector_long_100k": (vector_long, "Vector<long>"),
     "emoji_documents_100k": (emoji_documents, None),
@@ -304,14 +308,30 @@ PAYLOADS = {
     "import_authorization": (import_authorization, None),
     "send_message": (send_message, None),
 }
+# Payloads with distinct variants of the same shape: variant j is built with seed SEED + j
+# (variant 0 is the payload above). The bench decodes them in turns, as a live client,
+# which never reads the same bytes twice. The two small requests have a single variant:
+# import_authorization has no seed, and send_message's seed only picks two random ids,
+# so its variants would run the very same code path with the same branches.
+VARIED = frozenset(PAYLOADS) - {"import_authorization", "send_message"}
 
 _cache = {}
 
 
-def build(name):
-    """``(value, type)`` of payload ``name`` (built once per process, then cached)."""
-    hit = _cache.get(name)
+def variants(name, k):
+    """How many distinct variants of payload ``name`` to use when ``k`` are wanted."""
+    return k if name in VARIED else 1
+
+
+def build(name, variant=0):
+    """``(value, type)`` of variant ``variant`` of payload ``name`` (each built once per
+    process, then cached)."""
+    key = (name, variant)
+    hit = _cache.get(key)
     if hit is None:
         builder, type_ = PAYLOADS[name]
-        hit = _cache[name] = (builder(), type_)
+        if variant and name not in VARIED:
+            raise ValueError(f"payload {name!r} has a single variant")
+        value = builder(seed=SEED + variant) if variant else builder()
+        hit = _cache[key] = (value, type_)
     return hit
