@@ -68,8 +68,9 @@ TARGETS = {
     ("messages_100", "encode", "tlfast-cython"): 0.045,
     ("messages_100", "encode", "tlfast-python"): 0.8,
     ("messages_1000", "decode", "tlfast-cython"): 0.090,
-    ("vector_long_100k", "decode", "tlfast-cython"): 0.10,
-    # a long vector inside a request decodes as fast as a bare one
+    # The 100k-vector goal (a request's long vector decodes as fast as a bare one, at most
+    # 0.12); the bare one had a goal of 0.10 of our own making, with no source, until now.
+    ("vector_long_100k", "decode", "tlfast-cython"): 0.12,
     ("emoji_documents_100k", "decode", "tlfast-cython"): 0.12,
     ("delete_messages_100k", "decode", "tlfast-cython"): 0.12,
     # Issue 8: Telethon with the drop-in (tlfast.telethon, Cython engine); "receive" with
@@ -93,13 +94,16 @@ PEER_TARGETS = {
     ("messages_100", "encode", "kurigram+tlfast"): ("kurigram", 0.35),
     ("messages_100", "receive", "kurigram+tlfast"): ("kurigram", 0.30),
 }
-# "Cost grows linearly from 100 to 1000 messages" (the data grows 9.96x). GROWTH_MAX holds
-# the strict goals: time(messages_1000) / time(messages_100) at most this, measured with
-# the two payloads sampled in turns (so that load elsewhere on the machine hits both
-# alike). The other tlfast rows keep the looser rule: growth under LINEAR_MAX, or within
-# LINEAR_SLACK of msgspec's growth on the same data in the same run (cache effects make
-# every codec, msgspec included, grow 11-19x on some runs).
-GROWTH_MAX = {("decode", "tlfast-cython"): 10.5}
+# "Cost linear in the data: 10x the data, at most 10.5x the time". GROWTH_MAX holds the
+# strict goals as that factor: time(messages_1000) / time(messages_100) at most this times
+# the data's own growth, bytes(messages_1000) / bytes(messages_100) over the variants
+# timed (9.4x for the 8 variants, 9.96x for variant 0 alone: a fixed 10.5x would let the
+# time grow 12% faster than the data). The two are sampled in turns (so that load
+# elsewhere on the machine hits both alike). The other tlfast rows keep the looser rule:
+# growth under LINEAR_MAX, or within LINEAR_SLACK of msgspec's growth on the same data in
+# the same run (cache effects make every codec, msgspec included, grow 11-19x on some
+# runs).
+GROWTH_MAX = {("decode", "tlfast-cython"): 1.05}
 GROWTH_PAYLOADS = ("messages_100", "messages_1000")
 LINEAR_SLACK = 1.25
 LINEAR_MAX = 12.0
@@ -846,10 +850,13 @@ def _sample_in_turns(timed, repeats, gc_on, results):
 def _measure_growth(op, codec, repeats, min_time, gc_on, k=VARIANTS):
     """time(messages_1000) / time(messages_100) for ``codec``, the two sampled in turns,
     each over ``k`` variants in turns as in the table."""
-    entry = {"codec": codec, "op": op, "limit": GROWTH_MAX[(op, codec)]}
+    entry = {"codec": codec, "op": op}
     timed = {}
     errors = []
     try:
+        data = [sum(len(c.data) for c in make_cases(p, codec, k)) for p in GROWTH_PAYLOADS]
+        entry.update(data_growth=data[1] / data[0],
+                     limit=GROWTH_MAX[(op, codec)] * data[1] / data[0])
         for payload in GROWTH_PAYLOADS:
             cases = make_cases(payload, codec, k)
             timed[payload] = _rotation(cases, op, min_time) + ([], {}, cases[0])
@@ -909,12 +916,18 @@ def growth(report):
     for op in OPS:
         ref = g(LINEAR_REF, op)
         for c in ("tlfast-cython", "tlfast-python"):
-            limit = GROWTH_MAX.get((op, c))
-            if limit is not None:
-                mine = measured[(op, c)]["growth"] if (op, c) in measured else g(c, op)
-                if mine is not None:
-                    out.append({"codec": c, "op": op, "growth": mine, "limit": limit,
-                                "ref": None, "met": mine <= limit})
+            if (op, c) in GROWTH_MAX:
+                if (op, c) in measured:
+                    m = measured[(op, c)]
+                    mine, data, limit = m["growth"], m["data_growth"], m["limit"]
+                else:  # a pytest-benchmark report: its medians and sizes
+                    a, b = (by.get((p, op, c)) for p in GROWTH_PAYLOADS)
+                    if not (a and b and a.get("size") and b.get("size")):
+                        continue
+                    mine, data = g(c, op), b["size"] / a["size"]
+                    limit = GROWTH_MAX[(op, c)] * data
+                out.append({"codec": c, "op": op, "growth": mine, "limit": limit,
+                            "data_growth": data, "ref": None, "met": mine <= limit})
                 continue
             mine = g(c, op)
             if mine is None:
@@ -927,7 +940,9 @@ def growth(report):
 
 def _growth_goal(g):
     """(what, goal, got) of a growth check, in the table's words."""
-    goal = f"<= {g['limit']:g}x"
+    goal = f"<= {g['limit']:.2f}x"
+    if g.get("data_growth"):
+        goal += f" ({g['limit'] / g['data_growth']:g} x the data's {g['data_growth']:.2f}x)"
     if g["ref"]:
         goal += f" (or <= {LINEAR_SLACK:g} x msgspec's {g['ref']:.1f}x)"
     return (f"{GROWTH_PAYLOADS[0]} -> {GROWTH_PAYLOADS[1]} {g['op']} time, {g['codec']}",
