@@ -6,6 +6,7 @@ quickly and without allocations the input cannot justify, with the same class, m
 offset and path on both backends.
 """
 
+import gc
 import struct
 import subprocess
 import sys
@@ -292,6 +293,72 @@ def test_encoding_deep_or_cyclic_objects_fails_cleanly(backend):
     cyclic.text = cyclic
     with pytest.raises(TLEncodeError, match="nesting deeper"):
         H.dumps(backend, cyclic)
+
+
+meddling_runs = []
+junk = []  # kept alive while the test runs
+
+
+def fresh(text):  # a str whose only reference is where it is put
+    return "".join([text, "!"])
+
+
+def _meddled(make, meddle):
+    """An object from ``make(Meddler)``, where a Meddler is an int whose conversion (run
+    while the object is being encoded) calls ``meddle(obj)`` and collects garbage."""
+    box = []
+
+    class Meddler(int):
+        def __int__(self):  # what both engines' check of an int subclass calls last
+            meddling_runs.append(True)
+            meddle(box[0])
+            gc.collect()
+            # new objects of the sizes just freed take their memory: a value read before
+            # the meddling and not held would now be one of these
+            junk.extend([fresh(f"junk {i}" * (i % 8)) for i in range(3000)]
+                        + [10**12 + i for i in range(3000)])
+            return int.__int__(self)
+
+    box.append(make(Meddler))
+    return box[0]
+
+
+@pytest.mark.parametrize("case", ["plain values", "nested", "flags"])
+def test_code_run_while_encoding_cannot_change_what_is_written(backend, other, case):
+    # Each engine encodes the values the object held when its encoding began, even when
+    # user code run on the way replaces them (and frees the old ones): what the pure
+    # engine does by reading every field first, the Cython one by holding what it read.
+    def replace(obj):
+        obj.offset, obj.length, obj.url = 7, 8, fresh("replaced")
+
+    def make_entity(Meddler):
+        return api.messageEntityTextUrl(offset=Meddler(1), length=int("123456"),
+                                        url=fresh("https://example.org/original"))
+
+    if case == "plain values":
+        make, meddle = make_entity, replace
+    elif case == "nested":
+        def make(Meddler):
+            return api.messages.sendMessage(peer=api.inputPeerSelf(), message=fresh("hi"),
+                                            random_id=1, entities=[make_entity(Meddler)])
+
+        def meddle(req):
+            req.message, req.random_id = fresh("replaced"), 2
+            replace(req.entities[0])
+    else:  # a flags word: the meddling would change which fields it announces
+        def make(Meddler):
+            return api.messageReplyHeader(reply_to_msg_id=Meddler(1),
+                                          reply_to_top_id=int("123456"), quote_text=fresh("q"))
+
+        def meddle(header):
+            header.reply_to_top_id, header.quote_text = None, fresh("replaced")
+
+    meddling_runs.clear()
+    got = H.dumps(backend, _meddled(make, meddle))
+    assert got == H.dumps(other, _meddled(make, meddle))
+    assert len(meddling_runs) == 2  # the meddling did run, once per engine
+    assert got == H.dumps(other, make(int))  # the values before any meddling
+    junk.clear()
 
 
 def test_encoding_nested_lists_fails_cleanly(backend):

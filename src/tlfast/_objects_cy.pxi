@@ -258,6 +258,7 @@ cdef class CyCtor:
     cdef object delegate      # a host's reader for this id (Codec.delegates): no fields
     cdef bint lenient         # the host's lenient encode rules (PL.CtorPlan.lenient)
     cdef bint plain           # encode: slots, no host rules, at most 64 fields (_gather_plain)
+    cdef bint direct          # plain, and every field written as it is (_write_direct)
     cdef tlf_group* groups
     cdef Py_ssize_t ngroups
     cdef Py_ssize_t* group_members
@@ -431,6 +432,10 @@ cdef CyCtor _build_ctor(object plan):
     c.nwords = len(word_of)
     c.plain = (c.build == PL.SLOTS and not c.lenient and c.n <= 64
                and not any(c.fields[i].falsy for i in range(c.n)))
+    c.direct = c.plain and all(
+        c.fields[i].word < 0 and c.fields[i].offset >= 0 and c.fields[i].conv == NULL
+        and c.fields[i].kind in (K_INT, K_LONG, K_UINT, K_STRING, K_BYTES, K_DOUBLE, K_BOOL)
+        for i in range(c.n))
     groups = plan.shared_groups
     c.ngroups = len(groups)
     if c.ngroups:
@@ -1195,6 +1200,8 @@ cdef int _write_ctor(Writer w, CyCtor c, object obj, Py_ssize_t depth) except -1
     cdef uint64_t emit
     if depth > _ENCODE_MAX_DEPTH:
         raise P.too_deep_encode(_ENCODE_MAX_DEPTH)
+    if c.direct and tlf_type_is(obj, c.cls) and _write_direct(w, c, obj, depth):
+        return 0
     if n > STACK_VALUES:
         vals = <PyObject**>PyMem_Malloc(2 * n * sizeof(PyObject*))
         if vals == NULL:
@@ -1526,6 +1533,58 @@ cdef int _write_fields(Writer w, CyCtor c, PyObject** vals, uint32_t* words,
         else:
             _write_primitive(w, k, <object>vals[i])
     return 0
+
+
+cdef int _write_direct(Writer w, CyCtor c, object obj, Py_ssize_t depth) except -1:
+    """A constructor of plain values and no flags word (a peer, an entity, a photo size:
+    most of the objects of a message) written straight from its slots; 0 when a value is
+    not of its exact type (or a slot is unset), for the general path. Exact ints, strs,
+    bytes, floats and bools run no Python code while written, so no slot can change
+    meanwhile and nothing needs holding: the bytes are those of the general path, which
+    reads every value first."""
+    cdef Py_ssize_t i
+    cdef tlf_field* f
+    cdef int k
+    cdef PyObject* v
+    for i in range(c.n):
+        f = &c.fields[i]
+        v = tlf_get(obj, f.offset)
+        if v == NULL:
+            return 0
+        k = f.kind
+        if k == K_INT or k == K_LONG or k == K_UINT:
+            if not PyLong_CheckExact(<object>v):
+                return 0
+        elif k == K_STRING:
+            if not PyUnicode_CheckExact(<object>v) and not PyBytes_CheckExact(<object>v):
+                return 0
+        elif k == K_BYTES:
+            if not PyBytes_CheckExact(<object>v):
+                return 0
+        elif k == K_DOUBLE:
+            if not PyFloat_CheckExact(<object>v):
+                return 0
+        elif k == K_BOOL:
+            if v != TLF_PY_TRUE and v != TLF_PY_FALSE:
+                return 0
+        else:
+            return 0
+    i = -1
+    try:
+        for i in range(c.n):
+            f = &c.fields[i]
+            v = tlf_get(obj, f.offset)
+            k = f.kind
+            if k == K_INT and tlf_small_int(v):
+                _wint32(w, <int32_t>tlf_small_int_value(v))
+            elif k == K_LONG and tlf_small_int(v):
+                _wint64(w, <int64_t>tlf_small_int_value(v))
+            else:
+                _write_primitive(w, k, <object>v)
+    except TLError as exc:
+        _add_ctor_path(exc, c, i, depth)
+        raise
+    return 1
 
 
 cdef int _write_emitted(Writer w, CyCtor c, PyObject** vals, uint32_t* words, uint64_t emit,
