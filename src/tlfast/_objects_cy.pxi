@@ -42,6 +42,28 @@ cdef extern from *:
         PyTypeObject *t = (PyTypeObject *)cls;
         return t->tp_alloc(t, 0);
     }
+    /* The same, untracked by the garbage collector from birth (decoding tracks it when
+       the whole value is built, see _defer_tracking): NULL without an exception when the
+       class is not one whose instances this can make (the caller then uses tlf_alloc). */
+    static inline PyObject* tlf_alloc_untracked(PyObject *cls) {
+        PyTypeObject *t = (PyTypeObject *)cls;
+        PyObject *o;
+        if (t->tp_alloc != PyType_GenericAlloc || !PyType_IS_GC(t) || t->tp_itemsize != 0
+    #ifdef Py_TPFLAGS_MANAGED_DICT
+            || (t->tp_flags & Py_TPFLAGS_MANAGED_DICT)
+    #endif
+    #ifdef Py_TPFLAGS_MANAGED_WEAKREF
+            || (t->tp_flags & Py_TPFLAGS_MANAGED_WEAKREF)
+    #endif
+            ) return NULL;
+        o = _PyObject_GC_New(t);
+        if (o == NULL) {
+            PyErr_Clear();
+            return NULL;
+        }
+        memset((char *)o + sizeof(PyObject), 0, (size_t)t->tp_basicsize - sizeof(PyObject));
+        return o;
+    }
     static inline void tlf_set(PyObject *obj, Py_ssize_t off, PyObject *v) {
         Py_INCREF(v);
         *(PyObject **)((char *)obj + off) = v;
@@ -145,6 +167,7 @@ cdef extern from *:
     #define TLF_PY_NONE Py_None
     """
     object tlf_alloc(object cls)
+    PyObject* tlf_alloc_untracked(object cls)
     void tlf_set(object obj, Py_ssize_t off, object v)
     PyObject* tlf_get(object obj, Py_ssize_t off)
     Py_ssize_t tlf_member_offset(object d, object owner)
@@ -592,6 +615,10 @@ cdef inline object _ctor_of_value(object v):
 # or run by another thread while we wait on zlib) does not see the untracked objects;
 # they hold references only to each other, to atomic values and to their classes, so
 # nothing they reach can be freed wrongly, and they cannot be in a cycle yet.
+# The schema's own classes are allocated untracked in the first place
+# (tlf_alloc_untracked, then _defer_new): tracking an object only to untrack it at once
+# cost two list operations on its header, and a large response's headers are out of the
+# cache by the time the decode ends.
 
 cdef extern from "Python.h":
     int PyObject_GC_IsTracked(PyObject*)
@@ -607,6 +634,16 @@ cdef inline int _defer_tracking(Reader r, object obj) except -1:
     if r._ndeferred == r._deferred_cap:
         _grow_deferred(r)
     PyObject_GC_UnTrack(<PyObject*>obj)
+    Py_INCREF(obj)
+    r._deferred[r._ndeferred] = <PyObject*>obj
+    r._ndeferred += 1
+    return 0
+
+
+cdef inline int _defer_new(Reader r, object obj) except -1:
+    """_defer_tracking for an object made untracked (tlf_alloc_untracked)."""
+    if r._ndeferred == r._deferred_cap:
+        _grow_deferred(r)
     Py_INCREF(obj)
     r._deferred[r._ndeferred] = <PyObject*>obj
     r._ndeferred += 1
@@ -797,6 +834,7 @@ cdef inline object _read_ctor(Reader r, CyCtor c, Py_ssize_t depth):
 
 
 cdef object _read_ctor_body(Reader r, CyCtor c, Py_ssize_t depth):
+    cdef PyObject* p
     cdef Py_ssize_t i = -1
     cdef Py_ssize_t n = c.n
     cdef tlf_field* f
@@ -808,8 +846,14 @@ cdef object _read_ctor_body(Reader r, CyCtor c, Py_ssize_t depth):
         return _read_host_ctor(r, c, depth)
     if depth > r._depth_limit:
         raise P.too_deep(r._pos, r.max_depth)
-    obj = tlf_alloc(c.cls)
-    _defer_tracking(r, obj)
+    p = tlf_alloc_untracked(c.cls)
+    if p != NULL:
+        obj = <object>p
+        tlf_decref(p)  # obj holds the one reference it came with
+        _defer_new(r, obj)
+    else:
+        obj = tlf_alloc(c.cls)
+        _defer_tracking(r, obj)
     if c.nwords:
         memset(words, 0, c.nwords * sizeof(uint32_t))
     try:
