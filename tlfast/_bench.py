@@ -854,12 +854,13 @@ def _measure_growth(op, codec, repeats, min_time, gc_on, k=VARIANTS):
     timed = {}
     errors = []
     try:
-        data = [sum(len(c.data) for c in make_cases(p, codec, k)) for p in GROWTH_PAYLOADS]
-        entry.update(data_growth=data[1] / data[0],
-                     limit=GROWTH_MAX[(op, codec)] * data[1] / data[0])
+        data = []
         for payload in GROWTH_PAYLOADS:
             cases = make_cases(payload, codec, k)
+            data.append(sum(len(c.data) for c in cases))
             timed[payload] = _rotation(cases, op, min_time) + ([], {}, cases[0])
+        entry.update(data_growth=data[1] / data[0],
+                     limit=GROWTH_MAX[(op, codec)] * data[1] / data[0])
     except Exception as exc:  # noqa: BLE001 - shown as not measured
         return dict(entry, status=_one_line(exc))
     _sample_in_turns(timed, repeats, gc_on, errors)

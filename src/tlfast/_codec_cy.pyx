@@ -75,6 +75,17 @@ cdef extern from *:
     #  define TLF_UNLIKELY(x) (x)
     #endif
 
+    /* Index of the lowest set bit of x (x != 0). */
+    static inline int tlf_ctz64(uint64_t x) {
+    #if defined(__GNUC__) || defined(__clang__)
+        return __builtin_ctzll(x);
+    #else
+        int r = 0;
+        while (!(x & 1u)) { x >>= 1; r++; }
+        return r;
+    #endif
+    }
+
     #define TLF_BOOL_TRUE 0x997275B5u
     #define TLF_BOOL_FALSE 0xBC799737u
     #define TLF_MAX_BYTES_LEN 16777215
@@ -128,15 +139,6 @@ cdef extern from *:
     #  include <emmintrin.h>
     #  define TLF_UTF8_BLOCKS 1
 
-    static inline unsigned tlf_ctz(unsigned x) {
-    #  if defined(__GNUC__) || defined(__clang__)
-        return (unsigned)__builtin_ctz(x);
-    #  else
-        unsigned r = 0;
-        while (!(x & 1u)) { x >>= 1; r++; }
-        return r;
-    #  endif
-    }
 
     /* The 16 bytes at s: returns how many of them the leading run of whole 1- and
        2-byte sequences takes (0-16), or -1 if the run is not valid UTF-8. *keep gets the
@@ -155,7 +157,7 @@ cdef extern from *:
         unsigned c0c1 = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(
             _mm_and_si128(v, _mm_set1_epi8((char)0xFE)), _mm_set1_epi8((char)0xC0)));
         unsigned stop = (~upto_df & 0xFFFFu) | c0c1;
-        unsigned lim = stop ? tlf_ctz(stop) : 16u;
+        unsigned lim = stop ? (unsigned)tlf_ctz64(stop) : 16u;
         unsigned m = (1u << lim) - 1u;
         unsigned lead = high & ~cont & m;
         unsigned used;
@@ -318,6 +320,7 @@ cdef extern from *:
     Py_ssize_t TLF_MAX_BYTES_LEN
     uint32_t tlf_ld32(const unsigned char*) nogil
     uint64_t tlf_ld64(const unsigned char*) nogil
+    int tlf_ctz64(uint64_t) nogil
     void tlf_st32(unsigned char*, uint32_t) nogil
     void tlf_st64(unsigned char*, uint64_t) nogil
     double tlf_u64_as_double(uint64_t) nogil

@@ -87,15 +87,6 @@ cdef extern from *:
         return (PyObject *)Py_TYPE(obj) == type;
     }
     static inline void tlf_incref(PyObject *v) { Py_INCREF(v); }
-    static inline int tlf_ctz64(uint64_t x) {  /* x != 0 */
-    #if defined(__GNUC__) || defined(__clang__)
-        return __builtin_ctzll(x);
-    #else
-        int r = 0;
-        while (!(x & 1u)) { x >>= 1; r++; }
-        return r;
-    #endif
-    }
     static inline void tlf_decref(PyObject *v) { Py_DECREF(v); }
     /* An exact int below 2**30 in magnitude (one digit): its value without a call. */
     #if PY_VERSION_HEX >= 0x030C0000
@@ -174,7 +165,6 @@ cdef extern from *:
     PyObject* tlf_type_lookup(object obj, object name)
     bint tlf_type_is(object obj, object type)
     void tlf_incref(PyObject* v)
-    int tlf_ctz64(uint64_t x)
     void tlf_decref(PyObject* v)
     bint tlf_small_int(PyObject* v)
     long tlf_small_int_value(PyObject* v)
@@ -1283,10 +1273,9 @@ cdef int _gather(CyCtor c, object obj, PyObject** vals, PyObject** held, Py_ssiz
     Values other than None, True and False are referenced (in ``held``) until the
     constructor is written: user code run meanwhile (an int subclass's __index__, say)
     could replace a slot. Those three cannot go away, and are most of the values."""
-    cdef Py_ssize_t i, j
+    cdef Py_ssize_t i
     cdef PyObject* v
     cdef tlf_field* f
-    cdef tlf_group* g
     if c.build != K_SLOTS or not tlf_type_is(obj, c.cls):
         if not c.from_dict or not tlf_type_is(obj, c.cls) or not _gather_dict(c, obj, vals, held, nheld):
             _gather_slow(c, obj, vals, held, nheld)
@@ -1324,13 +1313,7 @@ cdef int _gather(CyCtor c, object obj, PyObject** vals, PyObject** held, Py_ssiz
             words[f.word] |= f.mask
     if not ok:
         return 0
-    for i in range(c.ngroups):
-        g = &c.groups[i]
-        if words[g.word] & g.mask:
-            for j in range(g.start, g.stop):
-                if vals[c.group_members[j]] == TLF_PY_NONE:
-                    return 0
-    return 1
+    return _groups_complete(c, vals, words)
 
 
 # _gather_plain's answer when the flags words need the Python path: no constructor emits
@@ -1350,7 +1333,6 @@ cdef uint64_t _gather_plain(CyCtor c, object obj, PyObject** vals, PyObject** he
     cdef Py_ssize_t i, j, k = 0
     cdef PyObject* v
     cdef tlf_field* f
-    cdef tlf_group* g
     cdef uint64_t emit = 0
     cdef uint32_t present, bit
     cdef uint32_t word0 = 0, word1 = 0  # in registers: or-ing into words[] each time
@@ -1397,13 +1379,7 @@ cdef uint64_t _gather_plain(CyCtor c, object obj, PyObject** vals, PyObject** he
     nheld[0] = k
     if not ok:
         return _GATHER_FAILED
-    for i in range(c.ngroups):
-        g = &c.groups[i]
-        if words[g.word] & g.mask:
-            for j in range(g.start, g.stop):
-                if vals[c.group_members[j]] == TLF_PY_NONE:
-                    return _GATHER_FAILED
-    return emit
+    return emit if _groups_complete(c, vals, words) else _GATHER_FAILED
 
 
 cdef int _gather_slow(CyCtor c, object obj, PyObject** vals, PyObject** held,
@@ -1501,9 +1477,8 @@ cdef int _flags_slow(CyCtor c, PyObject** vals, uint32_t* words) except -1:
 cdef bint _flags(CyCtor c, PyObject** vals, uint32_t* words) noexcept:
     """Flags words from which fields are present, then the shared-bit groups; False (to
     take the Python path) on a bad ``true`` value or a shared group missing a member."""
-    cdef Py_ssize_t i, j
+    cdef Py_ssize_t i
     cdef tlf_field* f
-    cdef tlf_group* g
     cdef PyObject* v
     memset(words, 0, c.nwords * sizeof(uint32_t))
     for i in range(c.n):
@@ -1523,6 +1498,14 @@ cdef bint _flags(CyCtor c, PyObject** vals, uint32_t* words) noexcept:
                 return False
         elif v != TLF_PY_NONE:
             words[f.word] |= f.mask
+    return _groups_complete(c, vals, words)
+
+
+cdef inline bint _groups_complete(CyCtor c, PyObject** vals, uint32_t* words) noexcept:
+    """Whether every flags bit shared by several fields that is set has all of them
+    present (False: the Python path raises the shared error)."""
+    cdef Py_ssize_t i, j
+    cdef tlf_group* g
     for i in range(c.ngroups):
         g = &c.groups[i]
         if words[g.word] & g.mask:
