@@ -42,10 +42,10 @@ cdef extern from *:
         PyTypeObject *t = (PyTypeObject *)cls;
         return t->tp_alloc(t, 0);
     }
-    /* The same, untracked by the garbage collector from birth (decoding tracks it when
-       the whole value is built, see _defer_tracking): NULL without an exception when the
-       class is not one whose instances this can make (the caller then uses tlf_alloc). */
-    static inline PyObject* tlf_alloc_untracked(PyObject *cls) {
+    /* The same, linked into a decode's own list (see "garbage collector" below) instead
+       of the collector's: NULL without an exception when the class is not one whose
+       instances this can make (the caller then uses tlf_alloc). */
+    static inline PyObject* tlf_alloc_made(PyObject *cls, tlf_made *made) {
         PyTypeObject *t = (PyTypeObject *)cls;
         PyObject *o;
         if (t->tp_alloc != PyType_GenericAlloc || !PyType_IS_GC(t) || t->tp_itemsize != 0
@@ -62,6 +62,7 @@ cdef extern from *:
             return NULL;
         }
         memset((char *)o + sizeof(PyObject), 0, (size_t)t->tp_basicsize - sizeof(PyObject));
+        tlf_made_add(made, o);
         return o;
     }
     static inline void tlf_set(PyObject *obj, Py_ssize_t off, PyObject *v) {
@@ -158,7 +159,7 @@ cdef extern from *:
     #define TLF_PY_NONE Py_None
     """
     object tlf_alloc(object cls)
-    PyObject* tlf_alloc_untracked(object cls)
+    PyObject* tlf_alloc_made(object cls, tlf_made* made)
     void tlf_set(object obj, Py_ssize_t off, object v)
     PyObject* tlf_get(object obj, Py_ssize_t off)
     Py_ssize_t tlf_member_offset(object d, object owner)
@@ -596,19 +597,16 @@ cdef inline object _ctor_of_value(object v):
 # cyclic collector from birth, and every 700 allocations start a collection. While the
 # decode runs, those collections would walk the half-built tree again and again (all of it
 # alive) and promote it to the older generations, whose full collections walk the whole
-# heap: a third of the decode time, growing faster than the data. So each object and list
-# a read_object makes is taken off the collector's lists at birth and put back, all of
-# them, before read_object returns or raises (Reader.read_object, _read_gzip). The
-# allocations still count towards the next collection, and what the caller receives is
-# tracked exactly as before: nothing is ever left untracked, so a reference cycle a user
-# makes later is collected as usual. In between, a collection (set off by our allocations,
-# or run by another thread while we wait on zlib) does not see the untracked objects;
+# heap: a third of the decode time, growing faster than the data. So what a read_object
+# makes is kept off the collector's lists (tlf_made, in _codec_cy.pyx): the schema's own
+# classes from birth (tlf_alloc_made), every other object and list as soon as it is made
+# (_hide). Before read_object returns or raises, all of it joins the youngest generation
+# (tlf_made_release). The allocations still count towards the next collection, and what
+# the caller receives is tracked exactly as before: a reference cycle a user makes later
+# is collected as usual. In between, a collection (set off by our
+# allocations, or run by another thread while we wait on zlib) does not see these objects;
 # they hold references only to each other, to atomic values and to their classes, so
 # nothing they reach can be freed wrongly, and they cannot be in a cycle yet.
-# The schema's own classes are allocated untracked in the first place
-# (tlf_alloc_untracked, then _defer_new): tracking an object only to untrack it at once
-# cost two list operations on its header, and a large response's headers are out of the
-# cache by the time the decode ends.
 
 cdef extern from "Python.h":
     int PyObject_GC_IsTracked(PyObject*)
@@ -616,62 +614,11 @@ cdef extern from "Python.h":
     void PyObject_GC_UnTrack(PyObject*)
 
 
-cdef inline int _defer_tracking(Reader r, object obj) except -1:
-    """Untrack ``obj`` (fresh from this decode) until the decode ends; a new reference
-    is held meanwhile, so ``_track_deferred`` never meets a freed object."""
-    if not PyObject_GC_IsTracked(<PyObject*>obj):
-        return 0  # a class without GC support (no slots), or a foreign allocator's choice
-    if r._ndeferred == r._deferred_cap:
-        _grow_deferred(r)
-    PyObject_GC_UnTrack(<PyObject*>obj)
-    Py_INCREF(obj)
-    r._deferred[r._ndeferred] = <PyObject*>obj
-    r._ndeferred += 1
-    return 0
-
-
-cdef inline int _defer_new(Reader r, object obj) except -1:
-    """_defer_tracking for an object made untracked (tlf_alloc_untracked)."""
-    if r._ndeferred == r._deferred_cap:
-        _grow_deferred(r)
-    Py_INCREF(obj)
-    r._deferred[r._ndeferred] = <PyObject*>obj
-    r._ndeferred += 1
-    return 0
-
-
-cdef int _grow_deferred(Reader r) except -1:
-    cdef PyObject** p
-    cdef Py_ssize_t cap
-    if r._deferred == NULL:
-        r._deferred = r._deferred_small
-        r._deferred_cap = 16
-        return 0
-    cap = r._deferred_cap * 2
-    if r._deferred == r._deferred_small:
-        p = <PyObject**>PyMem_Malloc(cap * sizeof(PyObject*))
-        if p != NULL:
-            memcpy(p, r._deferred_small, r._ndeferred * sizeof(PyObject*))
-    else:
-        p = <PyObject**>PyMem_Realloc(r._deferred, cap * sizeof(PyObject*))
-    if p == NULL:
-        raise MemoryError()
-    r._deferred = p
-    r._deferred_cap = cap
-    return 0
-
-
-cdef void _track_deferred(Reader r, Py_ssize_t start) noexcept:
-    """Track again everything deferred since ``start``, and drop our references (on an
-    error path that may free the half-built objects: they are tracked first, as their
-    deallocation expects nothing else)."""
-    cdef PyObject* p
-    while r._ndeferred > start:
-        r._ndeferred -= 1
-        p = r._deferred[r._ndeferred]
-        if not PyObject_GC_IsTracked(p):
-            PyObject_GC_Track(p)
-        tlf_decref(p)
+cdef inline void _hide(Reader r, object obj) noexcept:
+    """Move ``obj`` (just made by this decode) from the collector's lists to the decode's.
+    What is not tracked stays so (a dict of atomic values, a class without GC support)."""
+    if r._made != NULL and PyObject_GC_IsTracked(<PyObject*>obj):
+        tlf_made_add(r._made, <PyObject*>obj)
 
 
 # ---------------------------------------------------------------- decoding
@@ -804,10 +751,8 @@ cdef object _read_gzip(Reader r, CyType t, Py_ssize_t depth, Py_ssize_t pos):
     inner._codec = r._codec
     inner._cyc = r._cyc
     inner._depth_limit = r._depth_limit
-    try:
-        value = _read_boxed(inner, t, depth)
-    finally:
-        _track_deferred(inner, 0)
+    inner._made = r._made  # what it makes joins the collector with the rest
+    value = _read_boxed(inner, t, depth)
     if inner._end != inner._pos:
         raise TLDecodeError(f"{inner._end - inner._pos} trailing bytes inside gzip_packed", pos)
     return value
@@ -836,14 +781,13 @@ cdef object _read_ctor_body(Reader r, CyCtor c, Py_ssize_t depth):
         return _read_host_ctor(r, c, depth)
     if depth > r._depth_limit:
         raise P.too_deep(r._pos, r.max_depth)
-    p = tlf_alloc_untracked(c.cls)
+    p = tlf_alloc_made(c.cls, r._made) if r._made != NULL else NULL
     if p != NULL:
         obj = <object>p
         tlf_decref(p)  # obj holds the one reference it came with
-        _defer_new(r, obj)
     else:
         obj = tlf_alloc(c.cls)
-        _defer_tracking(r, obj)
+        _hide(r, obj)
     if c.nwords:
         memset(words, 0, c.nwords * sizeof(uint32_t))
     try:
@@ -941,8 +885,8 @@ cdef object _read_host_ctor(Reader r, CyCtor c, Py_ssize_t depth):
             c.finish(d)
         obj = tlf_alloc(c.cls)
         tlf_set_dict(obj, d)
-        _defer_tracking(r, d)  # as for tlfast's own objects: off the collector's lists
-    _defer_tracking(r, obj)    # until the decode returns
+        _hide(r, d)  # as for tlfast's own objects: off the collector's lists
+    _hide(r, obj)    # until the decode returns
     return obj
 
 
@@ -1027,28 +971,28 @@ cdef object _read_vector_body(Reader r, CyType elem, Py_ssize_t depth):
             raise P.bad_count(count, pos, 4, left)
     if k == K_LONG:
         out = PyList_New(count)
-        _defer_tracking(r, out)
+        _hide(r, out)
         for i in range(count):
             _list_set(out, i, <int64_t>tlf_ld64(p + 8 * i))
         r._pos += 8 * count
         return out
     if k == K_INT:
         out = PyList_New(count)
-        _defer_tracking(r, out)
+        _hide(r, out)
         for i in range(count):
             _list_set(out, i, <int32_t>tlf_ld32(p + 4 * i))
         r._pos += 4 * count
         return out
     if k == K_UINT:
         out = PyList_New(count)
-        _defer_tracking(r, out)
+        _hide(r, out)
         for i in range(count):
             _list_set(out, i, tlf_ld32(p + 4 * i))
         r._pos += 4 * count
         return out
     if k == K_DOUBLE:
         out = PyList_New(count)
-        _defer_tracking(r, out)
+        _hide(r, out)
         for i in range(count):
             _list_set(out, i, tlf_u64_as_double(tlf_ld64(p + 8 * i)))
         r._pos += 8 * count
@@ -1056,7 +1000,7 @@ cdef object _read_vector_body(Reader r, CyType elem, Py_ssize_t depth):
     # Anything else may run Python code (a constructor met for the first time, gzip_packed,
     # int128): the list only ever holds finished elements.
     out = []
-    _defer_tracking(r, out)
+    _hide(r, out)
     if k == K_INT128 or k == K_INT256:
         for i in range(count):
             out.append(_read_primitive(r, k))  # cannot fail: the count check covers them
