@@ -10,6 +10,7 @@ cycle would show as 20 000 blocks; the slack below covers the interpreter's own 
 import gc
 import struct
 import sys
+import weakref
 import zlib
 
 import pytest
@@ -105,3 +106,85 @@ def test_encode_error_cycles(backend, message):
                                    entities=[value.entities[0], api.messageEntityBold(offset="x", length=1)])
     fails = _fails(lambda: schemas.api.dumps(bad, backend=backend), TLEncodeError)
     assert _growth(fails) < SLACK
+
+
+class Witness:
+    """Put in a field: it dies when whatever holds it is freed (TL objects take no weakref)."""
+
+
+@pytest.fixture
+def bold(backend):
+    """A decoded textBold(textPlain): its classes met by the engine under test (the
+    Cython engine gives the schema's classes a deallocator of its own when it meets them)."""
+    data = schemas.api.dumps(api.textBold(text=api.textPlain(text="x")), backend="python")
+    return lambda: schemas.api.loads(data, backend=backend)
+
+
+def test_freed_objects_drop_their_fields(bold):
+    value = bold()
+    w = Witness()
+    ref = weakref.ref(w)
+    value.text.text = w
+    del value, w
+    assert ref() is None
+
+
+def test_freed_instances_of_a_subclass_drop_everything(bold):
+    bold()
+
+    class Mine(api.textPlain):  # a user's subclass: a __dict__, a __weakref__, more slots
+        pass
+
+    class Slotted(api.textPlain):
+        __slots__ = ("note",)
+
+    for cls in (Mine, Slotted):
+        a, b = Witness(), Witness()
+        refs = weakref.ref(a), weakref.ref(b)
+        obj = cls(text=a)
+        if cls is Mine:
+            obj.extra = b
+            mine = weakref.ref(obj)
+        else:
+            obj.note = b
+        holder = api.textBold(text=obj)
+        del obj, a, b
+        assert all(r() is not None for r in refs)
+        del holder
+        assert all(r() is None for r in refs)
+        if cls is Mine:
+            assert mine() is None
+
+
+def test_freed_objects_give_back_their_class(bold):
+    # Each instance of a schema class holds a reference to it, given back when it dies.
+    cls = type(bold().text)
+    before = sys.getrefcount(cls)
+    for _ in range(10_000):
+        bold()
+    assert sys.getrefcount(cls) - before < 10
+
+
+def test_freeing_a_deep_chain(bold):
+    # Freeing nests one call per level: CPython's trashcan flattens it, or this chain
+    # would overflow the C stack.
+    bold()
+    chain = api.textPlain(text="x")
+    for _ in range(300_000):
+        chain = api.textBold(text=chain)
+    del chain
+
+
+def test_a_del_given_to_a_class_later_runs(backend):
+    # CPython calls a __del__ added to a class after its instances were made; so must we.
+    cls = api.textUnderline
+    data = schemas.api.dumps(cls(text=api.textPlain(text="x")), backend="python")
+    schemas.api.loads(data, backend=backend)
+    ran = []
+    cls.__del__ = lambda self: ran.append(type(self))
+    try:
+        schemas.api.loads(data, backend=backend)
+        cls(text=api.textEmpty())
+    finally:
+        del cls.__del__
+    assert ran == [cls, cls]

@@ -16,7 +16,7 @@ third of a read_long. ``embedsignature.format=clinic`` still gives them a
 ``__text_signature__``, so ``inspect.signature`` works (``self`` is positional-only there,
 the one difference from the pure twin the parity test allows).
 
-May use: errors, _primitives, _plans, _late.
+May use: errors, _primitives, _model, _plans, _late.
 """
 
 from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
