@@ -2,9 +2,14 @@
 memory blocks Python holds (``sys.getallocatedblocks``) where it was.
 
 Failures are cycled as well as successes: a decode that fails halfway must free what it
-had built (the Cython engine also gives its untracked, half-built objects back to the
-collector there), and an encode that fails must drop what it held. One leaked block per
-cycle would show as 20 000 blocks; the slack below covers the interpreter's own caches.
+had built (the Cython engine also hands its half-built objects, kept off the collector's
+lists, back to the collector there), and an encode that fails must drop what it held. One
+leaked block per cycle would show as 20 000 blocks; the slack below covers the
+interpreter's own caches.
+
+Freeing itself is tested last: the Cython engine gives the schema's classes a deallocator
+of its own, which must drop every field, the class, and a user's subclass whole, survive a
+chain deeper than the C stack, and still run a ``__del__`` given to a class later.
 """
 
 import gc
