@@ -723,10 +723,10 @@ cdef object _read(Reader r, CyType t, Py_ssize_t depth):
         if cid != TLF_VECTOR:
             raise P.not_vector(cid, pos)
         out = _read_vector(r, t.elem, depth + 1)
-        return out if t.factory is None else t.factory(out)
+        return out if t.factory is None else _host_vector(r, t, out)
     if k == K_BARE_VECTOR:
         out = _read_vector(r, t.elem, depth + 1)
-        return out if t.factory is None else t.factory(out)
+        return out if t.factory is None else _host_vector(r, t, out)
     if k == K_UNDEFINED:
         raise P.undefined_read(t.text, r._pos)
     return _read_primitive(r, k)
@@ -795,6 +795,16 @@ cdef object _read_boxed(Reader r, CyType t, Py_ssize_t depth):
     return _read_ctor(r, <CyCtor>c, depth + 1)
 
 
+cdef object _host_vector(Reader r, CyType t, object out):
+    """The host's list type made from ``out`` (a vector_factory: pyrogram's List), kept
+    off the collector's lists as ``out`` was: left on them, a large response's thousands
+    of vectors outlived the collections its decode set off and were promoted to the oldest
+    generation, whose full collections then ran every few decodes."""
+    v = t.factory(out)
+    _hide(r, v)
+    return v
+
+
 cdef object _read_gzip(Reader r, CyType t, Py_ssize_t depth, Py_ssize_t pos):
     cdef Py_ssize_t size
     cdef const unsigned char* data = _rbytes(r, &size)
@@ -853,8 +863,10 @@ cdef object _read_ctor_body(Reader r, CyCtor c, Py_ssize_t depth):
                         tlf_set(obj, f.offset, None)
                     elif f.absent == ABSENT_FALSE:
                         tlf_set(obj, f.offset, False)
-                    else:
-                        tlf_set(obj, f.offset, PyList_New(0))
+                    else:  # a host's empty list: off the collector's lists too
+                        empty = PyList_New(0)
+                        _hide(r, empty)
+                        tlf_set(obj, f.offset, empty)
                 continue
             k = f.kind
             if k == K_INT:
