@@ -235,7 +235,7 @@ def test_collections_during_a_decode_never_meet_what_it_made(payload, installed,
     b = io.BytesIO(payload + TAIL)
     threshold = gc.get_threshold()
     gc.callbacks.append(look)
-    gc.set_threshold(10)
+    gc.set_threshold(1)  # a collection at (nearly) every allocation the decode makes
     try:
         obj = TLObject.read(b)  # nothing that could set off a collection after it returns
     finally:
@@ -243,7 +243,7 @@ def test_collections_during_a_decode_never_meet_what_it_made(payload, installed,
         gc.set_threshold(*threshold)
     made = {id(v) for v in _made(obj)}
     seen = [type(m).__name__ for m in met if id(m) in made]
-    assert len(made) > 20 and len(met) > 0
+    assert made and met  # (older hosts' payload is one small object: 10 for pyrogram 2.0.106)
     if backend.NAME == "cython":
         assert seen == []
     else:
