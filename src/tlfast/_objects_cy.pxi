@@ -10,7 +10,7 @@
 
 cimport cython
 from cpython.object cimport PyObject, PyTypeObject
-from cpython.ref cimport Py_INCREF, Py_XDECREF
+from cpython.ref cimport Py_INCREF
 from cpython.list cimport PyList_Check, PyList_GET_ITEM, PyList_GET_SIZE, PyList_New, PyList_SET_ITEM
 from cpython.object cimport PyObject_IsTrue
 from cpython.mem cimport PyMem_Malloc, PyMem_Calloc
@@ -656,10 +656,10 @@ cdef inline object _ctor_of_value(object v):
 # (_hide). Before read_object returns or raises, all of it joins the youngest generation
 # (tlf_made_release). The allocations still count towards the next collection, and what
 # the caller receives is tracked exactly as before: a reference cycle a user makes later
-# is collected as usual. In between, a collection (set off by our
-# allocations, or run by another thread while we wait on zlib) does not see these objects;
-# they hold references only to each other, to atomic values and to their classes, so
-# nothing they reach can be freed wrongly, and they cannot be in a cycle yet.
+# is collected as usual. In between, a collection (set off by our allocations, or run by
+# another thread while we wait on zlib) does not see these objects; they hold references
+# only to each other, to atomic values and to their classes, so nothing they reach can be
+# freed wrongly, and they cannot be in a cycle yet.
 
 cdef extern from "Python.h":
     int PyObject_GC_IsTracked(PyObject*)
