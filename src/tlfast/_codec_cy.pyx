@@ -135,7 +135,10 @@ cdef extern from *:
        through the scalar step. Values at the other positions are written too and then
        overwritten: the output pointer only moves on a kept byte, and it never passes the
        string's terminator slot, which tlf_utf8_strict restores at the end. */
-    #if defined(__SSE2__) || defined(_M_X64) || (defined(_M_IX86_FP) && _M_IX86_FP >= 2)
+    /* TLFAST_PORTABLE (CFLAGS=-DTLFAST_PORTABLE) compiles only the paths every platform and
+       CPython has, here and for the collector's lists below: .ci/run builds it once to
+       test them, on a machine that would otherwise never run them. */
+    #if !defined(TLFAST_PORTABLE) && (defined(__SSE2__) || defined(_M_X64) || (defined(_M_IX86_FP) && _M_IX86_FP >= 2))
     #  include <emmintrin.h>
     #  define TLF_UTF8_BLOCKS 1
 
@@ -328,7 +331,7 @@ cdef extern from *:
        generation in a few stores. Elsewhere the objects are untracked and held in an
        array, and tracked again one by one at the end, a pass that meets a large
        response's headers out of the cache (2-3% slower in A/B on 3.11). */
-    #if PY_VERSION_HEX >= 0x03090000 && PY_VERSION_HEX < 0x030E0000 && !defined(Py_GIL_DISABLED)
+    #if !defined(TLFAST_PORTABLE) && PY_VERSION_HEX >= 0x03090000 && PY_VERSION_HEX < 0x030E0000 && !defined(Py_GIL_DISABLED)
     #  define TLF_GC_LIST 1
     #else
     #  define TLF_GC_LIST 0
@@ -419,6 +422,8 @@ cdef extern from *:
     double tlf_u64_as_double(uint64_t) nogil
     object tlf_decode_string(const unsigned char*, Py_ssize_t)
     uint64_t tlf_double_as_u64(double) nogil
+    bint TLF_UTF8_BLOCKS
+    bint TLF_GC_LIST
     ctypedef struct tlf_made:
         pass
     void tlf_made_init(tlf_made*) nogil
@@ -433,6 +438,9 @@ if (TLF_BOOL_TRUE, TLF_BOOL_FALSE, TLF_MAX_BYTES_LEN) != (
 __all__ = ["Reader", "Writer"]
 
 NAME = "cython"
+# Which of the engine's platform-dependent paths this build has (the portable ones
+# otherwise): the SSE2 UTF-8 blocks, the decode's own list for the collector.
+BUILD = {"utf8_blocks": bool(TLF_UTF8_BLOCKS), "gc_list": bool(TLF_GC_LIST)}
 
 cdef object _from_bytes = int.from_bytes
 
