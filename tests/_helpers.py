@@ -1,4 +1,4 @@
-"""Helpers shared by test_schema/test_objects/test_codec/test_telethon/test_hostile.
+"""Helpers shared by test_schema/test_objects/test_codec/test_telethon/test_hostile/test_gc/...
 
 Test files ``import _helpers`` (and ``strategies``): conftest.py puts tests/ on sys.path,
 which pytest's importlib import mode leaves out.
@@ -264,3 +264,19 @@ def to_telethon(value):
         else:
             assert tl_name.startswith("flags"), f"{cls.__name__} has no parameter for {tl_name}"
     return cls(**kwargs)
+
+
+def objects_and_lists(value, fields):
+    """Every list and object in a decoded ``value``, depth first. ``fields(v)`` gives the
+    field values of an object (a TL object of whichever object model), None for an atom."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, list):
+            yield v
+            stack.extend(v)
+        else:
+            inside = fields(v)
+            if inside is not None:
+                yield v
+                stack.extend(inside)

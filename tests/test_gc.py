@@ -19,6 +19,8 @@ from tlfast import TLDecodeError, api, schemas
 from tlfast._model import TLObject
 from tlfast._payloads import build
 
+import _helpers as H
+
 GZIP_PACKED = 0x3072CFA1
 HAVE_GC = 1 << 14  # Py_TPFLAGS_HAVE_GC
 
@@ -41,15 +43,8 @@ def history():
 
 def _walk(value):
     """Every TL object and list in a decoded value."""
-    stack = [value]
-    while stack:
-        v = stack.pop()
-        if isinstance(v, list):
-            yield v
-            stack.extend(v)
-        elif isinstance(v, TLObject):
-            yield v
-            stack.extend(getattr(v, a) for a, _ in v._fields)
+    return H.objects_and_lists(value, lambda v: [getattr(v, a) for a, _ in v._fields]
+                               if isinstance(v, TLObject) else None)
 
 
 def _collected(make_cycle):

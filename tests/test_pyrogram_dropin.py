@@ -208,15 +208,8 @@ def test_payload(payload, installed):
 
 def _made(obj):
     """Every host object and list in a decoded value."""
-    stack = [obj]
-    while stack:
-        v = stack.pop()
-        if isinstance(v, list):
-            yield v
-            stack.extend(v)
-        elif isinstance(v, TLObject) and not isinstance(v, bytes):
-            yield v
-            stack.extend(getattr(v, slot) for slot in type(v).__slots__)
+    return H.objects_and_lists(obj, lambda v: [getattr(v, slot) for slot in type(v).__slots__]
+                               if isinstance(v, TLObject) and not isinstance(v, bytes) else None)
 
 
 def test_collections_during_a_decode_never_meet_what_it_made(payload, installed, backend):
