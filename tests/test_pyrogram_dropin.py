@@ -27,6 +27,7 @@ import _helpers as H  # noqa: E402
 import strategies as S  # noqa: E402
 
 from tlfast import _plans as PL  # noqa: E402
+from tlfast._bench import tlfast_data  # noqa: E402
 
 #: appended to what the host reads: no element size divides the bytes left, so its
 #: Vector guess (4 -> int, 8 -> long) only fires inside message bodies (bounded)
@@ -176,8 +177,6 @@ def payload(corpus):
     """messages_100 (layer 228 ids, all kept in kurigram's 229) when the stock host reads it
     back exactly; for older layers (pyrogram 2.0.106: 158, pyrofork 2.3.69: 220) the
     largest generated object that the stock host reads and writes back exactly."""
-    from tlfast._bench import tlfast_data
-
     tp.uninstall()
     data = tlfast_data("messages_100")
     try:
@@ -199,7 +198,7 @@ def test_payload(payload, installed):
     data = payload
     obj, n = host_read(data)
     assert n == len(data) and obj.write() == data
-    if hasattr(obj, "messages"):
+    if data == tlfast_data("messages_100"):  # (older hosts get another object: see payload)
         assert type(obj.messages) is List and type(obj.messages[0].entities) is List
     tp.uninstall()
     stock, _ = host_read(data)
@@ -236,11 +235,15 @@ def test_collections_during_a_decode_never_meet_what_it_made(payload, installed,
         gc.set_threshold(*threshold)
     made = {id(v) for v in _made(obj)}
     seen = [type(m).__name__ for m in met if id(m) in made]
-    assert made and met  # (older hosts' payload is one small object: 10 for pyrogram 2.0.106)
     if backend.NAME == "cython":
         assert seen == []
-    else:
-        assert seen
+    # Older hosts get a small object drawn by hypothesis (see payload), maybe one whose only
+    # allocation is its own, which no collection can meet on either engine: the check that
+    # the look sees anything at all is made on messages_100.
+    if payload == tlfast_data("messages_100"):
+        assert len(made) > 1000 and met
+        if backend.NAME == "python":
+            assert seen
 
 
 def test_install_reports_the_host(installed):
@@ -268,9 +271,9 @@ def test_unknown_constructor_is_a_key_error_with_the_id(payload, installed):
     # nested, deep in an object
     from pyrogram.raw.types import User
 
-    data = bytearray(payload)
-    if User.ID.to_bytes(4, "little") not in data:
+    if payload != tlfast_data("messages_100"):
         return  # a generated payload (older hosts): the top-level case above it is
+    data = bytearray(payload)
     user = data.rindex(User.ID.to_bytes(4, "little"))  # the last user's constructor id
     data[user:user + 4] = b"\xef\xbe\xad\xde"
     with pytest.raises(KeyError) as info:
