@@ -38,7 +38,12 @@ def history():
     body = zlib.compress(data)
     packed = struct.pack("<I", GZIP_PACKED) + b"\xfe" + len(body).to_bytes(3, "little") + body
     packed += b"\0" * (-len(packed) % 4)
-    return {"plain": data, "gzip": packed}
+    # A Vector of both: the gzip_packed ones run Python code (inflate) in the middle of the
+    # decode. CPython 3.12+ only schedules a collection when an allocation passes the
+    # threshold, and runs it when Python code next runs: without such code in the middle,
+    # every collection a Cython decode sets off would run after it returned.
+    nested = struct.pack("<II", 0x1CB5C415, 4) + (data + packed) * 2
+    return {"plain": data, "gzip": packed, "nested": nested}
 
 
 def _walk(value):
@@ -178,17 +183,22 @@ def test_collections_while_decoding(backend, history, form):
     assert [v for v in made if id(v) not in everywhere] == []
 
 
-@pytest.mark.parametrize("form", ["plain", "gzip"])
+@pytest.mark.parametrize("form", ["plain", "gzip", "nested"])
 def test_collections_during_a_decode_never_meet_what_it_made(backend, history, form):
     # What the Cython engine makes stays off the collector's lists until the decode
-    # returns: a collection it sets off never walks the half-built value, nor promotes it.
-    # The pure engine's objects are tracked from birth, as any Python code's: there the
-    # same look must see them (or it could not see anything).
+    # returns: a collection that runs while it decodes never walks the half-built value, nor
+    # promotes it. Each collection sees none of what the decode made (it ran before the
+    # decode returned: on 3.11 from an allocation, on 3.12+ from inflate's Python code), or
+    # all of it (it ran after: where 3.12+ runs the ones our allocations scheduled), never
+    # a part. The pure engine's objects are tracked from birth, as any Python code's: there
+    # some collection must see a part (or the look could not see anything).
     met = []
 
     def look(phase, info):
         if phase == "start":
-            met.extend(gc.get_objects(generation=0))
+            # Held, so that no id is reused meanwhile; but no tuple: one may be half-built
+            # (tuple(generator) resizes it in place, which needs the only reference to it).
+            met.append([o for o in gc.get_objects(generation=0) if type(o) is not tuple])
 
     threshold = gc.get_threshold()
     gc.callbacks.append(look)
@@ -199,9 +209,9 @@ def test_collections_during_a_decode_never_meet_what_it_made(backend, history, f
         gc.callbacks.remove(look)
         gc.set_threshold(*threshold)
     made = {id(v) for v in _gc_objects(value)}
-    seen = [m for m in met if id(m) in made]
+    seen = [sum(1 for m in objects if id(m) in made) for objects in met]
     assert len(made) > 1000 and met
     if backend.NAME == "cython":
-        assert seen == []
+        assert [n for n in seen if n not in (0, len(made))] == []
     else:
-        assert len(seen) > 1000
+        assert [n for n in seen if 0 < n < len(made)]

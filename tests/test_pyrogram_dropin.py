@@ -218,11 +218,16 @@ def test_collections_during_a_decode_never_meet_what_it_made(payload, installed,
     # thousands of lists outlived the collections the decode set off, reached the oldest
     # generation and set off its full collections every few decodes. The pure engine's
     # values are tracked from birth, as any Python code's: there the check must see them.
+    # CPython 3.12+ runs the collections our allocations schedule when Python code next
+    # runs, after the decode returned: they see all of it (tests/test_gc.py, "nested", makes
+    # Python code run in the middle of a decode); a collection never sees a part of it.
     met = []
 
     def look(phase, info):
         if phase == "start":
-            met.extend(gc.get_objects(generation=0))
+            # Held, so that no id is reused meanwhile; but no tuple: one may be half-built
+            # (tuple(generator) resizes it in place, which needs the only reference to it).
+            met.append([o for o in gc.get_objects(generation=0) if type(o) is not tuple])
 
     b = io.BytesIO(payload + TAIL)
     threshold = gc.get_threshold()
@@ -234,16 +239,16 @@ def test_collections_during_a_decode_never_meet_what_it_made(payload, installed,
         gc.callbacks.remove(look)
         gc.set_threshold(*threshold)
     made = {id(v) for v in _made(obj)}
-    seen = [type(m).__name__ for m in met if id(m) in made]
+    seen = [sum(1 for m in objects if id(m) in made) for objects in met]
     if backend.NAME == "cython":
-        assert seen == []
+        assert [n for n in seen if n not in (0, len(made))] == []
     # Older hosts get a small object drawn by hypothesis (see payload), maybe one whose only
     # allocation is its own, which no collection can meet on either engine: the check that
     # the look sees anything at all is made on messages_100.
     if payload == tlfast_data("messages_100"):
         assert len(made) > 1000 and met
         if backend.NAME == "python":
-            assert seen
+            assert [n for n in seen if 0 < n < len(made)]
 
 
 def test_install_reports_the_host(installed):

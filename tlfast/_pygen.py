@@ -43,6 +43,15 @@ class _Fields:
 def make_decoder(plan, engine):
     """A function ``dec(r, depth) -> object`` for ``plan`` (``engine`` is ``_codec_py``)."""
     call = plan.build == PL.CALL
+    # DICT: fields are read into locals and set on the host's object at the end, in the
+    # order of the host's __init__ (the template's), as that __init__ sets them: so the
+    # instance stores them as the host's own do (values sharing the class's keys on
+    # 3.11+), and vars() lists them in the same order (as the Cython engine).
+    local = plan.build == PL.DICT
+
+    def t(f):
+        return f"v_{f.attr}" if local else f"o.{f.attr}"
+
     ns = {
         "new": object.__new__, "cls": _Fields if call else plan.cls, "TLError": TLError, "P": P,
         "host_cls": plan.cls,
@@ -74,19 +83,19 @@ def make_decoder(plan, engine):
             emit(f"_v = S{i}(buf, pos)")
             emit(f"pos += {total}")
             for n_, b in enumerate(batch):
-                emit(_store(fields[b], b, f"_v[{n_}]", ns))
+                emit(_store(fields[b], b, f"_v[{n_}]", ns, t(fields[b])))
             i = j
             continue
-        lines = _decode_field(f, i, ns)
+        lines = _decode_field(f, i, ns, t(f))
         if f.flag >= 0:
             word, mask = f"fl{f.flag}", 1 << f.bit
             if k == PL.TRUE:
-                emit(f"o.{f.attr} = ({word} & {mask}) != 0")
+                emit(f"{t(f)} = ({word} & {mask}) != 0")
             else:
                 emit(f"if {word} & {mask}:")
                 body.extend("    " + line for line in lines)
                 emit("else:")
-                emit(f"    o.{f.attr} = {_ABSENT_SOURCE[f.absent]}")
+                emit(f"    {t(f)} = {_ABSENT_SOURCE[f.absent]}")
         else:
             body.extend(lines)
         i += 1
@@ -94,17 +103,23 @@ def make_decoder(plan, engine):
         "if depth > r.max_depth:",
         "    raise P.too_deep(r._pos, r.max_depth)",
         "buf = r._buf; pos = r._pos; end = r._end",
-        "o = new(cls)",
     ]
-    names = {f.attr for f in fields if f.slot >= 0}
-    extra = {k: v for k, v in (plan.template or {}).items() if k not in names}
-    if extra and not call:
-        ns["EXTRA"] = extra  # attributes the host's class has beyond the TL fields
-        head.append("o.__dict__.update(EXTRA)")
-    tail = ["r._pos = pos", "return host_cls(**o.__dict__)" if call else "return o"]
-    if plan.finish is not None:
-        ns["finish"] = plan.finish
-        tail.insert(1, "finish(o.__dict__)")
+    if not local:
+        head.append("o = new(cls)")
+    tail = ["r._pos = pos"]
+    if local:
+        names = {f.attr for f in fields if f.slot >= 0}
+        tail.append("o = new(host_cls)")
+        for j, (attr, value) in enumerate(plan.template.items()):
+            if attr in names:
+                tail.append(f"o.{attr} = v_{attr}")
+            else:  # an attribute the host's class has beyond the TL fields
+                ns[f"X{j}"] = value
+                tail.append(f"o.{attr} = X{j}")
+        if plan.finish is not None:
+            ns["finish"] = plan.finish
+            tail.append("finish(o.__dict__)")
+    tail.append("return host_cls(**o.__dict__)" if call else "return o")
     return _function(ns, "dec(r, depth)", head, body, tail)
 
 
@@ -130,16 +145,17 @@ def _function(ns, signature, head, body, tail):
     return ns[signature.partition("(")[0]]
 
 
-def _store(f, i, expr, ns):
+def _store(f, i, expr, ns, t):
     if f.kind == PL.FLAGS:
         return f"fl{i} = {expr}"
     if f.convert is not None:
         ns[f"C{i}"] = f.convert.decode
-        return f"o.{f.attr} = C{i}({expr})"
-    return f"o.{f.attr} = {expr}"
+        return f"{t} = C{i}({expr})"
+    return f"{t} = {expr}"
 
 
-def _decode_field(f, i, ns):
+def _decode_field(f, i, ns, t):
+    """Lines reading field ``f`` (number ``i``) into the target ``t`` (an expression)."""
     k = f.kind
     out = [f"_f = {i}"]
     if k in _FIXED:
@@ -147,15 +163,15 @@ def _decode_field(f, i, ns):
         ns[f"S{i}"] = struct.Struct("<" + code).unpack_from
         out += [
             f"if end - pos < {size}: raise P.truncated(pos, {size}, end - pos)",
-            _store(f, i, f"S{i}(buf, pos)[0]", ns),
+            _store(f, i, f"S{i}(buf, pos)[0]", ns, t),
             f"pos += {size}",
         ]
     elif k == PL.BOOL:
         out += [
             "if end - pos < 4: raise P.truncated(pos, 4, end - pos)",
             "_c = unpack_I(buf, pos)[0]",
-            f"if _c == BT: o.{f.attr} = True",
-            f"elif _c == BF: o.{f.attr} = False",
+            f"if _c == BT: {t} = True",
+            f"elif _c == BF: {t} = False",
             "else: raise P.bad_bool(pos, _c)",
             "pos += 4",
         ]
@@ -166,13 +182,13 @@ def _decode_field(f, i, ns):
             # Short values from a bytes buffer inline; everything else via the Reader.
             "_n = buf[pos] if pos < end else 255",
             "if _n < 254 and type(buf) is bytes_t and end - pos >= ((_n + 4) & -4):",
-            f"    o.{f.attr} = buf[pos + 1 : pos + 1 + _n]{conv}",
+            f"    {t} = buf[pos + 1 : pos + 1 + _n]{conv}",
             "    pos += (_n + 4) & -4",
             "else:",
-            f"    r._pos = pos; o.{f.attr} = r.{method}(); pos = r._pos",
+            f"    r._pos = pos; {t} = r.{method}(); pos = r._pos",
         ]
     elif k in _READER_METHOD:
-        out.append(f"r._pos = pos; o.{f.attr} = r.{_READER_METHOD[k]}(); pos = r._pos")
+        out.append(f"r._pos = pos; {t} = r.{_READER_METHOD[k]}(); pos = r._pos")
     elif k == PL.OBJECT and f.type.boxed.ids is not None:
         # Known ids of this type go straight to their decoder; the rest (first sight,
         # gzip_packed, errors) through the generic path, which fills the fast table.
@@ -180,13 +196,13 @@ def _decode_field(f, i, ns):
         ns[f"D{i}"] = _fast_table(f.type.boxed)
         out += [
             "if end - pos >= 4 and (_d := D%d.get(unpack_I(buf, pos)[0])) is not None:" % i,
-            f"    r._pos = pos + 4; o.{f.attr} = _d(r, depth + 1); pos = r._pos",
+            f"    r._pos = pos + 4; {t} = _d(r, depth + 1); pos = r._pos",
             "else:",
-            f"    r._pos = pos; o.{f.attr} = read_boxed(r, B{i}, depth); pos = r._pos",
+            f"    r._pos = pos; {t} = read_boxed(r, B{i}, depth); pos = r._pos",
         ]
     else:
         ns[f"T{i}"] = f.type
-        out.append(f"r._pos = pos; o.{f.attr} = read(r, T{i}, depth); pos = r._pos")
+        out.append(f"r._pos = pos; {t} = read(r, T{i}, depth); pos = r._pos")
     return out
 
 
