@@ -280,3 +280,87 @@ def objects_and_lists(value, fields):
             if inside is not None:
                 yield v
                 stack.extend(inside)
+
+
+def behaves_alike(mine, stock, children, path="$"):
+    """``mine`` (made by a drop-in's engine) behaves as ``stock`` (made by the host's own
+    code) on this CPython: same class, the same attributes in the same order, found by
+    lookup; the same memory for the object and its attribute storage (CPython 3.11+ keeps
+    an instance's attributes in values sharing its class's keys, or gives it a dict of its
+    own: ours must be stored as the host's are); ``repr``, ``==``, ``copy``, ``pickle``,
+    weak references, and a new attribute set, read and deleted, as on the host's. Then the
+    same for each child object ``children(obj)`` lists, recursively."""
+    import copy
+    import pickle
+    import re
+    import sys
+    import weakref
+
+    def rep(obj):  # repr without the address object.__repr__ shows
+        return re.sub(r" at 0x[0-9a-fA-F]+>", ">", repr(obj))
+
+    assert type(mine) is type(stock), f"{path}: {type(mine).__name__} != {type(stock).__name__}"
+    if isinstance(stock, (list, tuple)):
+        # The host may over-allocate (a list built by appending); ours is never larger.
+        assert sys.getsizeof(mine) <= sys.getsizeof(stock), f"{path}: list size"
+        for i, (m, s) in enumerate(zip(mine, stock)):
+            behaves_alike(m, s, children, f"{path}[{i}]")
+        return
+    if not hasattr(stock, "__dict__") and not hasattr(type(stock), "__slots__"):
+        assert mine == stock, path
+        return
+    if hasattr(stock, "__dict__"):
+        # Measured before anything asks for __dict__ (which may make one from the values).
+        assert sys.getsizeof(mine) == sys.getsizeof(stock), f"{path}: object size"
+        vm, vs = vars(mine), vars(stock)
+        assert list(vm) == list(vs), f"{path}: attributes {list(vm)} != {list(vs)}"
+        size_m, size_s = sys.getsizeof(vm), sys.getsizeof(vs)
+        assert size_m <= size_s + max(16, size_s // 20), f"{path}: __dict__ {size_m} B > {size_s} B"
+        for k in vs:
+            assert getattr(mine, k) is vm[k], f"{path}.{k}: lookup"
+    assert rep(mine) == rep(stock) and str(mine) == str(stock), f"{path}: repr"
+    assert (mine == stock) == (stock == copy.copy(stock)), f"{path}: =="
+    twin = copy.copy(mine)
+    assert type(twin) is type(mine) and rep(twin) == rep(mine), f"{path}: copy"
+    again = pickle.loads(pickle.dumps(mine))
+    assert rep(again) == rep(pickle.loads(pickle.dumps(stock))) and str(again) == str(stock), f"{path}: pickle"
+    try:
+        weakref.ref(stock)
+    except TypeError:
+        with pytest.raises(TypeError):
+            weakref.ref(mine)
+    else:
+        assert weakref.ref(mine)() is mine, f"{path}: weakref"
+    if hasattr(stock, "__dict__"):
+        twin.tlfast_test_attr = 1
+        assert vars(twin)["tlfast_test_attr"] == 1 and twin.tlfast_test_attr == 1, path
+        del twin.tlfast_test_attr
+        twin.__dict__ = dict(vars(stock))
+        assert [getattr(twin, k) for k in vars(stock)] == list(vars(stock).values()), f"{path}: __dict__ ="
+    for name, (m, s) in children(mine, stock):
+        behaves_alike(m, s, children, f"{path}.{name}")
+
+
+def storage(value, is_object):
+    """How a decoded tree keeps its attributes, object by object (depth first): True where an
+    object has a dict of its own, False where CPython keeps its attributes beside it (3.11+:
+    values sharing its class's keys; 3.13: inline). Read through gc.get_referents, which
+    makes no dict (vars() would), so it must be taken before anything asks for __dict__."""
+    import gc
+
+    out = []
+
+    def walk(v):
+        if isinstance(v, list):
+            for x in v:
+                walk(x)
+        elif is_object(v):
+            refs = gc.get_referents(v)
+            own = [r for r in refs if type(r) is dict]
+            out.append(bool(own))
+            for r in (own[0].values() if own else refs):
+                if isinstance(r, list) or is_object(r):
+                    walk(r)
+
+    walk(value)
+    return out

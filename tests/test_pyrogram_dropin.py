@@ -140,6 +140,7 @@ def test_every_constructor_reads_as_the_stock_host(installed, corpus, chunk):
                 agree = False
             if agree:
                 assert host_write(obj) == kdata  # the host's write() rules, bytes or error
+                H.behaves_alike(obj, kobj, _children)
             else:
                 # The stock host misread these bytes (its object does not write them
                 # back); the drop-in's object must be what tlfast reads there.
@@ -147,6 +148,14 @@ def test_every_constructor_reads_as_the_stock_host(installed, corpus, chunk):
                 like_tlfast(obj, layer.loads(data))
         except AssertionError as exc:
             raise AssertionError(f"{name}: {data.hex()}: {exc}") from None
+
+
+def _children(mine, stock):
+    """The TL objects and lists in the slots of a decoded pair (H.behaves_alike)."""
+    if not isinstance(stock, TLObject) or isinstance(stock, bytes):
+        return []
+    return [(k, (getattr(mine, k), getattr(stock, k))) for k in type(stock).__slots__
+            if isinstance(getattr(stock, k), (TLObject, list))]
 
 
 def like_tlfast(host, tl, path="obj"):

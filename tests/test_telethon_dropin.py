@@ -55,8 +55,8 @@ to_telethon = H.to_telethon
 
 
 def same(a, b, path="$"):
-    """Identical classes and ``vars()``, recursively (as dicts: the pure engine sets the
-    attributes in wire order, not in the order of the class's ``__init__``)."""
+    """Identical classes and ``vars()``, recursively, in the same order (the order in which
+    the class's ``__init__`` sets them)."""
     assert type(a) is type(b), f"{path}: {type(a).__name__} != {type(b).__name__}"
     if isinstance(a, (list, tuple)):
         assert len(a) == len(b), f"{path}: {len(a)} != {len(b)} elements"
@@ -64,7 +64,7 @@ def same(a, b, path="$"):
             same(x, y, f"{path}[{i}]")
     elif isinstance(a, TLObject):
         va, vb = vars(a), vars(b)
-        assert va.keys() == vb.keys(), f"{path}: attributes {set(va) ^ set(vb)} differ"
+        assert list(va) == list(vb), f"{path}: attributes {list(va)} != {list(vb)}"
         for k in va:
             same(va[k], vb[k], f"{path}.{k}")
     else:
@@ -91,7 +91,8 @@ def sweep():
             data = bytes(obj)
             decoded, used = stock_decode(data)
             assert used == len(data), plan.name
-            rows.append((plan, obj, data, decoded, bytes(decoded)))
+            kept = H.storage(decoded, _is_object)  # before anything makes a __dict__
+            rows.append((plan, obj, data, decoded, bytes(decoded), kept))
         chunks.append(rows)
     return chunks
 
@@ -111,12 +112,14 @@ def test_every_constructor_decodes_and_encodes_as_telethon(backend, chunk, sweep
     TT.uninstall()
     full(backend)
     try:
-        for plan, obj, data, stock, stock_again in sweep[chunk]:
+        for plan, obj, data, stock, stock_again, stock_kept in sweep[chunk]:
             r = BinaryReader(data)
             mine = r.tgread_object()
             assert r.tell_position() == len(data), plan.name
             try:
+                assert H.storage(mine, _is_object) == stock_kept, "attributes kept otherwise"
                 same(stock, mine)
+                H.behaves_alike(mine, stock, _children)
             except AssertionError as exc:
                 raise AssertionError(f"{plan.name}: {exc}") from None
             assert bytes(mine) == stock_again, plan.name
@@ -124,6 +127,18 @@ def test_every_constructor_decodes_and_encodes_as_telethon(backend, chunk, sweep
         assert TT.report()["fallbacks"] == 0  # the engine did it all
     finally:
         TT.uninstall()
+
+
+def _is_object(v):
+    return isinstance(v, TLObject)
+
+
+def _children(mine, stock):
+    """The TL objects and lists in the attributes of a decoded pair (H.behaves_alike)."""
+    if not isinstance(stock, TLObject):
+        return []
+    return [(k, (getattr(mine, k), v)) for k, v in vars(stock).items()
+            if isinstance(v, (TLObject, list))]
 
 
 # --- Telethon's lenient values on encode ----------------------------------------------------
