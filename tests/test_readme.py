@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+import _helpers as H  # noqa: E402  (tests/ is on sys.path: conftest.py)
+
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 PAGES = [ROOT / "README.md", *sorted(p for p in DOCS.rglob("*.md") if "_build" not in p.parts)]
@@ -59,6 +61,20 @@ def test_the_pages_have_examples():
         page = ROOT / name
         assert [c for lang, c in _blocks(page) if lang == "python"], name
         assert [c for lang, c in _blocks(page) if lang == "console"], name
+
+
+def test_readme_links_resolve():
+    """The README is no page of the docs build, which checks the docs' own links: its
+    relative links must name files that exist, and headings that exist in them."""
+    links = re.findall(r"\]\(([^)\s]+)\)", (ROOT / "README.md").read_text(encoding="utf-8"))
+    local = [link for link in links if "://" not in link]
+    assert len(local) >= 10, local
+    for link in local:
+        path, _, anchor = link.partition("#")
+        target = ROOT / path
+        assert target.is_file(), link
+        if anchor:
+            assert anchor in H.doc_anchors(target), link
 
 
 @pytest.mark.parametrize("page", PAGES, ids=_name)
