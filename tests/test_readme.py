@@ -91,6 +91,7 @@ def test_python_examples(backend, monkeypatch, page):
     monkeypatch.setattr(_backend, "_active", (backend, backend.NAME, None))
     monkeypatch.setattr(tlfast, "Reader", backend.Reader)
     monkeypatch.setattr(tlfast, "Writer", backend.Writer)
+    monkeypatch.chdir(ROOT)  # paths in the examples are relative to the repository
     ns = {}
     name = _name(page)
     for code in [code for lang, code in _blocks(page) if lang == "python"]:
