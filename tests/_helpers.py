@@ -6,6 +6,7 @@ which pytest's importlib import mode leaves out.
 
 import os
 import pathlib
+import re
 
 import pytest
 
@@ -364,3 +365,11 @@ def storage(value, is_object):
 
     walk(value)
     return out
+
+
+def doc_anchors(path):
+    """The anchors of a Markdown page's headings, as GitHub and the docs build (MyST) make
+    them: ``## `decode`: TL bytes to JSON`` is ``decode-tl-bytes-to-json``."""
+    with open(path, encoding="utf-8") as f:
+        headings = [line.lstrip("#") for line in f if line.startswith("#")]
+    return [re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in headings]

@@ -9,6 +9,7 @@ import base64
 import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -382,6 +383,26 @@ def test_main_in_process(capsys):
     assert main(["schema", "nosuchname"]) == 1
     assert capsys.readouterr().err.startswith("tlfast: no constructor or function named")
     assert main([]) == 2
+
+
+@pytest.mark.parametrize("command", [[], ["bench"], ["decode"], ["encode"], ["schema"], ["stubs"]],
+                         ids=["tlfast", "bench", "decode", "encode", "schema", "stubs"])
+def test_help_names_an_existing_docs_page(capsys, command):
+    """Each --help ends by naming the docs page (and section) that covers it; the page
+    must exist and have that heading."""
+    from tlfast.__main__ import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main([*command, "--help"])
+    assert exit_.value.code == 0
+    out = " ".join(capsys.readouterr().out.split())
+    found = re.findall(r"Documentation: (docs/[\w/.-]+\.md)(?:#([\w-]+))?", out)
+    assert len(found) == 1, out
+    page, anchor = found[0]
+    path = os.path.join(ROOT, page)
+    assert os.path.isfile(path), page
+    if anchor:
+        assert anchor in H.doc_anchors(path), (page, anchor)
 
 
 @pytest.mark.parametrize("corrupt", ["truncated", "trailing", "unknown id"])

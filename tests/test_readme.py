@@ -1,8 +1,12 @@
-"""Every example in README.md runs, on both backends, and shows what the README says.
+"""Every example in README.md and in the documentation (docs/**/*.md) runs, on both
+backends, and shows what the page says.
 
-Python blocks run in order in one namespace; a line ``expr  # literal`` must evaluate to the
-literal. Console blocks: each ``$ python -m tlfast ...`` line (except the timed ``bench``)
-runs as a subprocess and must print the lines shown under it (up to a ``...`` line).
+Python blocks of a page run in order in one namespace (one per page); a line
+``expr  # literal`` must evaluate to the literal. Console blocks: each ``$ python -m tlfast
+...`` line (except the timed ``bench``) runs as a subprocess and must print the lines shown
+under it (up to a ``...`` line). Code that must not run goes in a ``text`` block; a block
+that looks like Python under another name (``py``, ``pycon``) fails, so that no example
+escapes these checks by its spelling.
 """
 
 import ast
@@ -15,9 +19,22 @@ from pathlib import Path
 
 import pytest
 
+import _helpers as H  # noqa: E402  (tests/ is on sys.path: conftest.py)
+
 ROOT = Path(__file__).resolve().parent.parent
-README = (ROOT / "README.md").read_text(encoding="utf-8")
-BLOCKS = re.findall(r"```(\w+)\n(.*?)```", README, re.S)
+DOCS = ROOT / "docs"
+PAGES = [ROOT / "README.md", *sorted(p for p in DOCS.rglob("*.md") if "_build" not in p.parts)]
+UNCHECKED_PYTHON = {"py", "py3", "pycon", "python3", "ipython", "pytb", "doctest"}
+
+
+def _blocks(page):
+    """[(language, code)] of the fenced blocks of ``page`` (a MyST directive such as
+    ```` ```{toctree} ```` is no code block)."""
+    return re.findall(r"```(\w+)\n(.*?)```", page.read_text(encoding="utf-8"), re.S)
+
+
+def _name(page):
+    return page.relative_to(ROOT).as_posix()
 
 
 def _checks(code):
@@ -38,49 +55,80 @@ def _checks(code):
     return out
 
 
-def test_python_examples(backend, monkeypatch):
+def test_the_pages_have_examples():
+    """The landing page and the first page of the docs keep their examples."""
+    for name in ("README.md", "docs/getting-started.md"):
+        page = ROOT / name
+        assert [c for lang, c in _blocks(page) if lang == "python"], name
+        assert [c for lang, c in _blocks(page) if lang == "console"], name
+
+
+def test_readme_links_resolve():
+    """The README is no page of the docs build, which checks the docs' own links: its
+    relative links must name files that exist, and headings that exist in them."""
+    links = re.findall(r"\]\(([^)\s]+)\)", (ROOT / "README.md").read_text(encoding="utf-8"))
+    local = [link for link in links if "://" not in link]
+    assert len(local) >= 10, local
+    for link in local:
+        path, _, anchor = link.partition("#")
+        target = ROOT / path
+        assert target.is_file(), link
+        if anchor:
+            assert anchor in H.doc_anchors(target), link
+
+
+@pytest.mark.parametrize("page", PAGES, ids=_name)
+def test_no_unchecked_python(page):
+    assert not [lang for lang, _ in _blocks(page) if lang in UNCHECKED_PYTHON], _name(page)
+
+
+@pytest.mark.parametrize("page", [p for p in PAGES if any(
+    lang == "python" for lang, _ in _blocks(p))], ids=_name)
+def test_python_examples(backend, monkeypatch, page):
     import tlfast
     from tlfast import _backend
 
     monkeypatch.setattr(_backend, "_active", (backend, backend.NAME, None))
     monkeypatch.setattr(tlfast, "Reader", backend.Reader)
     monkeypatch.setattr(tlfast, "Writer", backend.Writer)
+    monkeypatch.chdir(ROOT)  # paths in the examples are relative to the repository
     ns = {}
-    blocks = [code for lang, code in BLOCKS if lang == "python"]
-    assert blocks
-    for code in blocks:
+    name = _name(page)
+    for code in [code for lang, code in _blocks(page) if lang == "python"]:
         statement = []
         for src, expected in _checks(code):
             statement.append(src)
             text = "\n".join(statement)
             try:
-                compiled = compile(text, "README.md", "exec")
+                compiled = compile(text, name, "exec")
             except SyntaxError:
                 continue  # a statement spanning lines: keep collecting
             statement = []
             if expected is not None:
-                value = eval(compile(text.strip(), "README.md", "eval"), ns)
-                assert value == expected, text
+                value = eval(compile(text.strip(), name, "eval"), ns)
+                assert value == expected, f"{name}: {text}"
             else:
                 exec(compiled, ns)
+        assert not "".join(statement).strip(), f"{name}: incomplete statement {statement}"
 
 
 def _console_cases():
     cases = []
-    for lang, code in BLOCKS:
-        if lang != "console":
-            continue
-        lines = code.splitlines()
-        for i, line in enumerate(lines):
-            if not line.startswith("$ python -m tlfast ") or " bench" in line:
+    for page in PAGES:
+        for lang, code in _blocks(page):
+            if lang != "console":
                 continue
-            expected = []
-            for nxt in lines[i + 1 :]:
-                if nxt.startswith("$ ") or nxt.strip() == "...":
-                    break
-                expected.append(nxt.rstrip())
-            command = line[2:].split("  # ")[0]
-            cases.append((command, expected))
+            lines = code.splitlines()
+            for i, line in enumerate(lines):
+                if not line.startswith("$ python -m tlfast ") or " bench" in line:
+                    continue
+                expected = []
+                for nxt in lines[i + 1 :]:
+                    if nxt.startswith("$ ") or nxt.strip() == "...":
+                        break
+                    expected.append(nxt.rstrip())
+                command = line[2:].split("  # ")[0]
+                cases.append(pytest.param(command, expected, id=f"{_name(page)}: {command[17:60]}"))
     return cases
 
 

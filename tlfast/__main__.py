@@ -64,12 +64,19 @@ def _err(message):
     sys.stderr.flush()
 
 
+def _docs(page):
+    """The line each help ends with: the page of the docs that covers the command, as a
+    path in tlfast's source repository (README, "Documentation"; no site is hosted yet)."""
+    return f"Documentation: {page} in the tlfast repository."
+
+
 def _parser():
     from . import __version__
 
     p = argparse.ArgumentParser(
         prog="tlfast",
         description="Encode, decode and inspect Telegram TL data; benchmark tlfast.",
+        epilog=_docs("docs/guide/cli.md") + " Run 'tlfast COMMAND --help' for a command.",
     )
     p.add_argument("--version", action="version", version=f"tlfast {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
@@ -79,13 +86,13 @@ def _parser():
                        "uses) for tlfast-cython, tlfast-python and, when installed, Telethon "
                        "(alone and with tlfast's drop-in), kurigram (alone and with tlfast.pyrogram) "
                        "and msgspec; print one table with ratios to Telethon (a drop-in's: to its "
-                       "host alone).")
+                       "host alone).", epilog=_docs("docs/guide/benchmarks.md"))
     b.add_argument("--quick", action="store_true", help="fewer, shorter samples (under 30 s)")
     b.add_argument("--no-gc", action="store_true",
                    help="pause the garbage collector while sampling (default: it runs, as "
                    "in a live client)")
     b.add_argument("--markdown", action="store_true",
-                   help="print the table in Markdown, as the README shows it")
+                   help="print the table in Markdown, as the docs show it")
     b.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
     b.add_argument("--payload", action="append", metavar="NAME",
                    help="only this payload (repeatable); one of: " + ", ".join(_payload_names()))
@@ -96,7 +103,8 @@ def _parser():
     d = sub.add_parser("decode", help="TL bytes -> JSON",
                        description="Decode TL bytes given as hex (spaces and newlines allowed), "
                        "base64, a binary file or stdin, and print the value as JSON "
-                       "(\"_\" holds the TL name; bytes as hex strings).")
+                       "(\"_\" holds the TL name; bytes as hex strings).",
+                       epilog=_docs("docs/guide/cli.md#decode-tl-bytes-to-json"))
     d.add_argument("data", nargs="?", help="hex or base64 text; default: --file, else stdin")
     d.add_argument("--file", metavar="PATH", help="read the input from PATH")
     d.add_argument("--input", choices=("auto", "hex", "base64", "raw"), default="auto",
@@ -114,7 +122,8 @@ def _parser():
 
     e = sub.add_parser("encode", help="JSON -> TL bytes",
                        description="Encode JSON in the form `decode` prints (bytes as hex "
-                       "strings) to hex, or raw bytes with --raw.")
+                       "strings) to hex, or raw bytes with --raw.",
+                       epilog=_docs("docs/guide/cli.md#encode-json-to-tl-bytes"))
     e.add_argument("json", nargs="?", help="the JSON text; default: --file, else stdin")
     e.add_argument("--file", metavar="PATH", help="read the JSON from PATH")
     e.add_argument("--type", metavar="T", help="TL type expression (default Object)")
@@ -125,7 +134,8 @@ def _parser():
     s = sub.add_parser("schema", help="show a definition, or diff two schemas",
                        description="Show a constructor or function (by name or 0xID), or a "
                        "type's constructors; with --diff, list what changed between two .tl files "
-                       "(telethon: stands for the installed Telethon's layer).")
+                       "(telethon: stands for the installed Telethon's layer).",
+                       epilog=_docs("docs/guide/cli.md#schema-show-a-definition-or-diff-two-layers"))
     s.add_argument("name", nargs="?", help="TL name (auth.importAuthorization), id (0xa57a7dad) "
                    "or boxed type (User)")
     s.add_argument("--schema", metavar="FILE", help="look in FILE instead of the bundled schemas")
@@ -138,7 +148,8 @@ def _parser():
                        "constructor and function of SCHEMA.tl, for editors and type checkers. "
                        "Beside it, a module NAME.py that sets `schema = tlfast.Schema.from_file"
                        "(...)` and `api = schema.api` is then typed. --bundled rewrites the "
-                       "stubs tlfast ships for its bundled schemas.")
+                       "stubs tlfast ships for its bundled schemas.",
+                       epilog=_docs("docs/guide/types.md#stubs-for-your-own-schema"))
     t.add_argument("schema", nargs="?", metavar="SCHEMA.tl", help="the schema to describe")
     t.add_argument("-o", "--output", metavar="DIR", help="where to write (default: the current "
                    "directory; with --bundled, the installed tlfast package)")

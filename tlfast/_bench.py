@@ -1104,8 +1104,8 @@ def format_table(report):
 
 
 def format_markdown(report):
-    """The same result as the README shows it: a line about the run, the table in
-    Markdown, and the goals as a list."""
+    """The same result as docs/guide/benchmarks.md shows it: a line about the run, the
+    table in Markdown, and the goals as a list."""
     header, rows, notes = _table(report)
     right = {1} | set(range(3, len(header)))
     lines = [f"`python -m tlfast bench`: {_about(report)}."]
@@ -1140,8 +1140,8 @@ def _goals_and_notes(report, notes, markdown):
 
 def main(payloads=None, codecs=None, quick=False, json_path=None, out=None, err=None,
          gc_on=True, markdown=False):
-    """Run, print the table (text, or Markdown as in the README) to ``out``, progress to
-    ``err``; return an exit status."""
+    """Run, print the table (text, or Markdown as in docs/guide/benchmarks.md) to ``out``,
+    progress to ``err``; return an exit status."""
     out = out or sys.stdout
     err = err or sys.stderr
     tty = getattr(err, "isatty", lambda: False)()

@@ -95,6 +95,7 @@ class AdapterState:
                 self.host = None
 
     def installed(self):
+        """Whether the drop-in is installed (from install() until uninstall())."""
         return self.host is not None
 
     def schema(self, layer):
