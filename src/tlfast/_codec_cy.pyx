@@ -331,11 +331,18 @@ cdef extern from *:
        generation in a few stores. Elsewhere the objects are untracked and held in an
        array, and tracked again one by one at the end, a pass that meets a large
        response's headers out of the cache (2-3% slower in A/B on 3.11). */
-    #if !defined(TLFAST_PORTABLE) && PY_VERSION_HEX >= 0x03090000 && PY_VERSION_HEX < 0x030E0000 && !defined(Py_GIL_DISABLED)
-    #  define TLF_GC_LIST 1
+    /* TLF_KNOWN_CPYTHON: the CPython versions CI tests, 3.10 to 3.13 with the GIL. Only
+       there does the engine lean on CPython's internals: this list, objects allocated
+       untracked (_PyObject_GC_New), a deallocator of its own for the schema's classes,
+       _PyType_Lookup, and the digits of small ints before 3.12. Any other version (3.14
+       and later, free-threaded builds) and the portable build compile the documented
+       C-API paths instead, decided here at compile time (BUILD["cpython_internals"]). */
+    #if !defined(TLFAST_PORTABLE) && PY_VERSION_HEX >= 0x030A0000 && PY_VERSION_HEX < 0x030E0000 && !defined(Py_GIL_DISABLED)
+    #  define TLF_KNOWN_CPYTHON 1
     #else
-    #  define TLF_GC_LIST 0
+    #  define TLF_KNOWN_CPYTHON 0
     #endif
+    #define TLF_GC_LIST TLF_KNOWN_CPYTHON
     typedef struct { uintptr_t next; uintptr_t prev; } tlf_gchead;
     #define TLF_GC_OF(o) (((tlf_gchead *)(o)) - 1)
     #define TLF_GC_FLAGS ((uintptr_t)3)
@@ -424,6 +431,7 @@ cdef extern from *:
     uint64_t tlf_double_as_u64(double) nogil
     bint TLF_UTF8_BLOCKS
     bint TLF_GC_LIST
+    bint TLF_KNOWN_CPYTHON
     ctypedef struct tlf_made:
         pass
     void tlf_made_init(tlf_made*) nogil
@@ -440,7 +448,8 @@ __all__ = ["Reader", "Writer"]
 NAME = "cython"
 # Which of the engine's platform-dependent paths this build has (the portable ones
 # otherwise): the SSE2 UTF-8 blocks, the decode's own list for the collector.
-BUILD = {"utf8_blocks": bool(TLF_UTF8_BLOCKS), "gc_list": bool(TLF_GC_LIST)}
+BUILD = {"utf8_blocks": bool(TLF_UTF8_BLOCKS), "gc_list": bool(TLF_GC_LIST),
+         "cpython_internals": bool(TLF_KNOWN_CPYTHON)}
 
 cdef object _from_bytes = int.from_bytes
 

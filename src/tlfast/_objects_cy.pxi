@@ -49,7 +49,7 @@ cdef extern from *:
     static inline PyObject* tlf_alloc_made(PyObject *cls, tlf_made *made) {
         PyTypeObject *t = (PyTypeObject *)cls;
         PyObject *o;
-        if (t->tp_alloc != PyType_GenericAlloc || !PyType_IS_GC(t) || t->tp_itemsize != 0
+        if (!TLF_KNOWN_CPYTHON || t->tp_alloc != PyType_GenericAlloc || !PyType_IS_GC(t) || t->tp_itemsize != 0
     #ifdef Py_TPFLAGS_MANAGED_DICT
             || (t->tp_flags & Py_TPFLAGS_MANAGED_DICT)
     #endif
@@ -57,7 +57,11 @@ cdef extern from *:
             || (t->tp_flags & Py_TPFLAGS_MANAGED_WEAKREF)
     #endif
             ) return NULL;
+    #if TLF_KNOWN_CPYTHON
         o = _PyObject_GC_New(t);
+    #else
+        o = NULL;
+    #endif
         if (o == NULL) {
             PyErr_Clear();
             return NULL;
@@ -85,6 +89,7 @@ cdef extern from *:
     /* Freeing an object of a schema class: what CPython's generic subtype_dealloc does for
        such a class (tlf_own_dealloc says which), without walking the class chain and its
        member tables for every object (14% of a decode-and-free of a large response). */
+    #if TLF_KNOWN_CPYTHON
     static destructor tlf_generic_dealloc;  /* subtype_dealloc, which CPython does not export */
     static void tlf_slots_dealloc(PyObject *self) {
         PyTypeObject *tp = Py_TYPE(self), *own = tp;
@@ -105,10 +110,14 @@ cdef extern from *:
         Py_DECREF(tp);  /* a heap type's instances own a reference to it */
         Py_TRASHCAN_END
     }
+    #endif
     /* Give ``cls`` tlf_slots_dealloc when subtype_dealloc (``generic``'s) would do only
        that: a heap class whose instances are an object header and its own __slots__,
        object members all, with no __dict__, __weakref__, __del__ or other free. */
     static void tlf_own_dealloc(PyObject *cls, PyObject *generic) {
+    #if !TLF_KNOWN_CPYTHON
+        (void)cls; (void)generic;  /* CPython's own deallocator where its internals are not known */
+    #else
         PyTypeObject *t = (PyTypeObject *)cls;
         PyMemberDef *m;
         Py_ssize_t at = (Py_ssize_t)sizeof(PyObject);
@@ -130,9 +139,26 @@ cdef extern from *:
         if (at != t->tp_basicsize) return;
         tlf_generic_dealloc = t->tp_dealloc;
         t->tp_dealloc = tlf_slots_dealloc;
+    #endif
     }
+    /* ``name`` in the dicts of the class of ``obj`` and its bases (a borrowed reference),
+       or NULL without an exception. */
     static inline PyObject* tlf_type_lookup(PyObject *obj, PyObject *name) {
-        return _PyType_Lookup(Py_TYPE(obj), name);  /* borrowed, no exception set */
+    #if TLF_KNOWN_CPYTHON
+        return _PyType_Lookup(Py_TYPE(obj), name);  /* with CPython's method cache */
+    #else
+        PyObject *mro = Py_TYPE(obj)->tp_mro, *v;
+        Py_ssize_t i;
+        if (mro == NULL) return NULL;
+        for (i = 0; i < PyTuple_GET_SIZE(mro); i++) {
+            PyObject *d = ((PyTypeObject *)PyTuple_GET_ITEM(mro, i))->tp_dict;
+            if (d == NULL) continue;  /* 3.12+: a static builtin type's */
+            v = PyDict_GetItemWithError(d, name);
+            if (v != NULL) return v;
+            if (PyErr_Occurred()) { PyErr_Clear(); return NULL; }
+        }
+        return NULL;
+    #endif
     }
     static inline int tlf_type_is(PyObject *obj, PyObject *type) {
         return (PyObject *)Py_TYPE(obj) == type;
