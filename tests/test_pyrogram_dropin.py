@@ -55,9 +55,13 @@ class Host:
         raw_all = importlib.import_module(package + ".raw.all")
         self.layer, self.objects = raw_all.layer, raw_all.objects
         self.mtproto = importlib.import_module(package + ".crypto.mtproto")
+        self.stock_read = self.TLObject.__dict__["read"]  # (made with the drop-in removed)
 
     def install(self, backend):
-        return tp.install(backend=backend.NAME, package=self.package)
+        rep = tp.install(backend=backend.NAME, package=self.package)
+        # this host's seam is the drop-in's (else every comparison is stock with stock)
+        assert self.TLObject.__dict__["read"] is not self.stock_read, "host not patched"
+        return rep
 
 
 @pytest.fixture(scope="module", params=FAMILY)
@@ -307,6 +311,7 @@ def test_install_serves_the_one_member_installed(host, backend, monkeypatch):
         monkeypatch.setitem(sys.modules, other, None)  # not importable, whatever is installed
     try:
         assert tp.install(backend=backend.NAME)["package"] == host.package
+        assert host.TLObject.__dict__["read"] is not host.stock_read
         assert tp.schema().layer == host.layer
     finally:
         tp.uninstall()
