@@ -442,11 +442,12 @@ def mtproto_frame(body, msg_id=0x5F0000000001, seq_no=1, seed=SEED, package="pyr
     "pyrogram"; or "hydrogram") as the server would: (frame, session_id, auth_key,
     auth_key_id), ready for ``<package>.crypto.mtproto.unpack``."""
     import hashlib
-    import importlib
     import random
 
-    aes = importlib.import_module(package + ".crypto.aes")
-    mtproto = importlib.import_module(package + ".crypto.mtproto")
+    if package == "hydrogram":
+        from hydrogram.crypto import aes, mtproto
+    else:
+        from pyrogram.crypto import aes, mtproto
 
     rng = random.Random(seed)
     auth_key = rng.randbytes(256)

@@ -24,7 +24,6 @@ class that does not verify are read and written by the host's own code.
 May use: errors, _plans, _backend, adapters._common.
 """
 
-import importlib
 import re
 import sys
 from io import BytesIO
@@ -196,6 +195,18 @@ def _package(package):
     return found[0]
 
 
+def _host(package):
+    """The host's top-level package, its ``raw`` (``raw.all.objects`` resolved to classes)
+    and ``raw.core`` loaded. Named imports, never computed ones (tests/test_layers.py)."""
+    if package == "hydrogram":
+        import hydrogram.raw.core
+
+        return hydrogram
+    import pyrogram.raw.core
+
+    return pyrogram
+
+
 def _distribution(package):
     """(distribution name, version) of the installed ``package``."""
     from importlib import metadata
@@ -205,15 +216,14 @@ def _distribution(package):
             return name, metadata.version(name)
         except metadata.PackageNotFoundError:
             continue
-    return package, getattr(importlib.import_module(package), "__version__", "unknown")
+    return package, getattr(_host(package), "__version__", "unknown")
 
 
 def _layer(package):
     """The host's layer rebuilt (cached per distribution and version): (lines, attrs,
     fields, delegated, the host's classes by id, host info)."""
-    importlib.import_module(package + ".raw")  # resolves raw.all.objects to classes
-    raw_all = importlib.import_module(package + ".raw.all")
-    layer, objects = raw_all.layer, raw_all.objects
+    raw = _host(package).raw
+    layer, objects = raw.all.layer, raw.all.objects
     dist, version = _distribution(package)
     key = (package, _LAYOUT, dist, version, layer, len(objects))
     (lines, attrs, fields, delegated), hit = C.cached(key, lambda: _rebuild(objects))
@@ -265,7 +275,7 @@ def install(*, backend=None, package=None):
 def _build(engine, package):
     """Schema, codec and patches for the installed ``package`` on ``engine`` (the host
     unpatched)."""
-    core = importlib.import_module(package + ".raw.core")
+    core = _host(package).raw.core
     List, TLObject = core.List, core.TLObject
 
     lines, attrs, fields, delegated, objects, info = _layer(package)
