@@ -17,7 +17,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
-BLOCKS = re.findall(r"```(\w+)\n(.*?)```", README, re.S)
+BLOCKS_RE = re.compile(r"```(\w+)\n(.*?)```", re.S)
+BLOCKS = BLOCKS_RE.findall(README)
 
 
 def _checks(code):
@@ -39,6 +40,14 @@ def _checks(code):
 
 
 def test_python_examples(backend, monkeypatch):
+    blocks = [code for lang, code in BLOCKS if lang == "python"]
+    assert blocks
+    run_blocks(blocks, backend, monkeypatch)
+
+
+def run_blocks(blocks, backend, monkeypatch):
+    """Run python ``blocks`` in order in one namespace on ``backend``, checking each
+    ``expr  # literal`` line (tests/test_docs_pyrogram.py runs the Pyrogram guide's)."""
     import tlfast
     from tlfast import _backend
 
@@ -46,8 +55,6 @@ def test_python_examples(backend, monkeypatch):
     monkeypatch.setattr(tlfast, "Reader", backend.Reader)
     monkeypatch.setattr(tlfast, "Writer", backend.Writer)
     ns = {}
-    blocks = [code for lang, code in BLOCKS if lang == "python"]
-    assert blocks
     for code in blocks:
         statement = []
         for src, expected in _checks(code):
