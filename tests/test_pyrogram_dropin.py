@@ -1,6 +1,7 @@
-"""tlfast.pyrogram: the drop-in against the stock host, on whichever member of the Pyrogram
-family is installed (kurigram 2.2.26 in CI; pyrogram 2.0.106 and pyrofork in their own
-venvs), on both backends.
+"""tlfast.pyrogram: the drop-in against the stock host, on every member of the Pyrogram
+family that is installed (kurigram 2.2.26 in CI; pyrogram 2.0.106, pyrofork 2.3.69 and
+hydrogram 0.2.0 in their own venvs): the tests are parametrized by the host's import name
+(``pyrogram`` or ``hydrogram``), on both backends.
 
 The proof is differential: valid bytes for every constructor the host knows (tlfast
 objects of the host's own layer, ``tlfast.pyrogram.schema()``, drawn by hypothesis) are
@@ -11,7 +12,9 @@ the drop-in must be the one that is right: its object writes the input back.
 """
 
 import gc
+import importlib
 import io
+import sys
 import threading
 
 import pytest
@@ -20,8 +23,13 @@ import tlfast
 import tlfast.pyrogram as tp
 from tlfast.adapters import pyrogram as tp_adapter
 
-pyrogram = pytest.importorskip("pyrogram")
-from pyrogram.raw.core import List, TLObject  # noqa: E402
+#: the family's import names installed here (tests run once per name)
+FAMILY = [p for p in tp_adapter.PACKAGES if importlib.util.find_spec(p) is not None]
+if not FAMILY:
+    pytest.importorskip("pyrogram")  # the skip TLFAST_REQUIRE_PEERS turns into a failure
+
+#: the TLObject class of each (what ``same`` walks into)
+HOST_OBJECTS = tuple(importlib.import_module(p + ".raw.core").TLObject for p in FAMILY)
 
 import _helpers as H  # noqa: E402
 import strategies as S  # noqa: E402
@@ -35,19 +43,46 @@ TAIL = b"\x00"
 CHUNK = 256
 
 
+class Host:
+    """One member of the family by its import name: the modules and classes the tests use."""
+
+    def __init__(self, package):
+        self.package = package
+        self.raw = importlib.import_module(package + ".raw")
+        self.types, self.functions = self.raw.types, self.raw.functions
+        core = importlib.import_module(package + ".raw.core")
+        self.TLObject, self.List = core.TLObject, core.List
+        raw_all = importlib.import_module(package + ".raw.all")
+        self.layer, self.objects = raw_all.layer, raw_all.objects
+        self.mtproto = importlib.import_module(package + ".crypto.mtproto")
+        self.stock_read = self.TLObject.__dict__["read"]  # (made with the drop-in removed)
+
+    def install(self, backend):
+        rep = tp.install(backend=backend.NAME, package=self.package)
+        # this host's seam is the drop-in's (else every comparison is stock with stock)
+        assert self.TLObject.__dict__["read"] is not self.stock_read, "host not patched"
+        return rep
+
+
+@pytest.fixture(scope="module", params=FAMILY)
+def host(request):
+    tp.uninstall()
+    return Host(request.param)
+
+
 @pytest.fixture
-def installed(backend):
+def installed(host, backend):
     """The drop-in installed on ``backend`` for one test, removed after it."""
     tp.uninstall()
-    tp.install(backend=backend.NAME)
+    host.install(backend)
     yield tp.report()
     tp.uninstall()
 
 
-def host_read(data, tail=TAIL):
+def host_read(host, data, tail=TAIL):
     """(object, bytes used) read through ``TLObject.read`` (stock or drop-in)."""
     b = io.BytesIO(data + tail)
-    return TLObject.read(b), b.tell()
+    return host.TLObject.read(b), b.tell()
 
 
 def host_write(obj):
@@ -64,7 +99,7 @@ def same(a, b, path="obj"):
         assert len(a) == len(b), f"{path}: {len(a)} vs {len(b)} elements"
         for i, (x, y) in enumerate(zip(a, b)):
             same(x, y, f"{path}[{i}]")
-    elif isinstance(a, TLObject) and not isinstance(a, bytes):
+    elif isinstance(a, HOST_OBJECTS) and not isinstance(a, bytes):
         for slot in type(a).__slots__:
             same(getattr(a, slot), getattr(b, slot), f"{path}.{slot}")
     else:
@@ -95,12 +130,12 @@ class _HostStrategies(S.TLStrategies):
 
 
 @pytest.fixture(scope="module")
-def corpus():
+def corpus(host):
     """[(name, bytes, stock object, stock bytes used, stock write())] per chunk, read by
     the stock host (the drop-in is not installed while this runs)."""
     tp.uninstall()
-    layer = tp.schema()
-    from pyrogram.raw.all import objects
+    layer = tp.schema(package=host.package)
+    objects = host.objects
 
     # Ids the host reads as written in its layer; not the two whose bare vector<> it
     # reads boxed (they are left to the host and no TL bytes fit both).
@@ -109,7 +144,7 @@ def corpus():
     plans = [p for p in gen.plans if gen.usable(p)]
     assert len(plans) > 0.95 * len(objects)
     out = []
-    for chunk in H.corpus("pyrogram-dropin", gen, plans, 2, CHUNK):
+    for chunk in H.corpus(f"{host.package}-dropin", gen, plans, 2, CHUNK):
         rows = []
         for plan, obj in chunk:
             try:
@@ -117,7 +152,7 @@ def corpus():
             except tlfast.TLEncodeError:
                 continue  # a shared flag bit with a member left absent by field_value
             try:
-                kobj, used = host_read(data)
+                kobj, used = host_read(host, data)
             except Exception as exc:  # noqa: BLE001
                 kobj, used = exc, None
             rows.append((plan.name, data, kobj, used, host_write(kobj)))
@@ -126,12 +161,12 @@ def corpus():
 
 
 @pytest.mark.parametrize("chunk", range(10))
-def test_every_constructor_reads_as_the_stock_host(installed, corpus, chunk):
+def test_every_constructor_reads_as_the_stock_host(host, installed, corpus, chunk):
     if chunk >= len(corpus):
         pytest.skip("fewer chunks")
     layer = tp.schema()
     for name, data, kobj, used, kdata in corpus[chunk]:
-        obj, n = host_read(data)
+        obj, n = host_read(host, data)
         try:
             try:
                 same(kobj, obj)
@@ -152,10 +187,10 @@ def test_every_constructor_reads_as_the_stock_host(installed, corpus, chunk):
 
 def _children(mine, stock):
     """The TL objects and lists in the slots of a decoded pair (H.behaves_alike)."""
-    if not isinstance(stock, TLObject) or isinstance(stock, bytes):
+    if not isinstance(stock, HOST_OBJECTS) or isinstance(stock, bytes):
         return []
     return [(k, (getattr(mine, k), getattr(stock, k))) for k in type(stock).__slots__
-            if isinstance(getattr(stock, k), (TLObject, list))]
+            if isinstance(getattr(stock, k), (*HOST_OBJECTS, list))]
 
 
 def like_tlfast(host, tl, path="obj"):
@@ -182,45 +217,47 @@ def like_tlfast(host, tl, path="obj"):
 
 
 @pytest.fixture(scope="module")
-def payload(corpus):
+def payload(host, corpus):
     """messages_100 (layer 228 ids, all kept in kurigram's 229) when the stock host reads it
-    back exactly; for older layers (pyrogram 2.0.106: 158, pyrofork 2.3.69: 220) the
-    largest generated object that the stock host reads and writes back exactly."""
+    back exactly; for older layers (pyrogram 2.0.106: 158, pyrofork 2.3.69: 220, hydrogram
+    0.2.0: 181) the largest generated object that the stock host reads and writes back
+    exactly."""
     tp.uninstall()
     data = tlfast_data("messages_100")
     try:
-        if host_read(data)[0].write() == data:
+        if host_read(host, data)[0].write() == data:
             return data
     except Exception:  # noqa: BLE001
         pass
     rows = sorted((row[1] for chunk in corpus for row in chunk if row[4] == row[1]), key=len)
     for data in reversed(rows):  # one the host also reads right where nothing follows it
         try:
-            if host_read(data, tail=b"")[0].write() == data:
+            if host_read(host, data, tail=b"")[0].write() == data:
                 return data
         except Exception:  # noqa: BLE001
             continue
     pytest.skip("no payload the host reads back")
 
 
-def test_payload(payload, installed):
+def test_payload(host, payload, installed):
     data = payload
-    obj, n = host_read(data)
+    obj, n = host_read(host, data)
     assert n == len(data) and obj.write() == data
     if data == tlfast_data("messages_100"):  # (older hosts get another object: see payload)
-        assert type(obj.messages) is List and type(obj.messages[0].entities) is List
+        assert type(obj.messages) is host.List and type(obj.messages[0].entities) is host.List
     tp.uninstall()
-    stock, _ = host_read(data)
+    stock, _ = host_read(host, data)
     same(stock, obj)
 
 
-def _made(obj):
+def _made(host, obj):
     """Every host object and list in a decoded value."""
     return H.objects_and_lists(obj, lambda v: [getattr(v, slot) for slot in type(v).__slots__]
-                               if isinstance(v, TLObject) and not isinstance(v, bytes) else None)
+                               if isinstance(v, host.TLObject) and not isinstance(v, bytes)
+                               else None)
 
 
-def test_collections_during_a_decode_never_meet_what_it_made(payload, installed, backend):
+def test_collections_during_a_decode_never_meet_what_it_made(host, payload, installed, backend):
     # The Cython engine keeps what a decode makes off the collector's lists until it
     # returns (test_gc.py), the host's own kinds of values included: a List for each
     # vector, an empty list for each absent optional one. Left on them, a large response's
@@ -243,11 +280,11 @@ def test_collections_during_a_decode_never_meet_what_it_made(payload, installed,
     gc.callbacks.append(look)
     gc.set_threshold(1)  # a collection at (nearly) every allocation the decode makes
     try:
-        obj = TLObject.read(b)  # nothing that could set off a collection after it returns
+        obj = host.TLObject.read(b)  # nothing that could set off a collection after it returns
     finally:
         gc.callbacks.remove(look)
         gc.set_threshold(*threshold)
-    made = {id(v) for v in _made(obj)}
+    made = {id(v) for v in _made(host, obj)}
     seen = [sum(1 for m in objects if id(m) in made) for objects in met]
     if backend.NAME == "cython":
         assert [n for n in seen if n not in (0, len(made))] == []
@@ -260,30 +297,88 @@ def test_collections_during_a_decode_never_meet_what_it_made(payload, installed,
             assert [n for n in seen if 0 < n < len(made)]
 
 
-def test_install_reports_the_host(installed):
-    from pyrogram.raw.all import layer
-
+def test_install_reports_the_host(host, installed, peers_required):
     rep = tp.report()
     assert tp.installed()
-    assert rep["layer"] == layer and rep["backend"] in ("cython", "python")
-    from pyrogram.raw.all import objects
-
+    assert rep["layer"] == host.layer and rep["backend"] in ("cython", "python")
+    assert rep["package"] == host.package
+    objects = host.objects
     assert rep["served"] > 0.98 * len(objects)
     # the rest: read by the host's own code, but boolTrue, boolFalse and gzip_packed (the
     # engine's own, as the host reads them)
     assert rep["served"] + rep["delegated"] + 3 == len(objects)
     assert tp.install() == rep  # idempotent
-    assert tp.schema().layer == layer
+    assert tp.install(package=host.package) == rep
+    assert tp.schema().layer == host.layer
+    if peers_required:  # CI installs each host with its crypto accelerator
+        assert rep["tgcrypto"]
+
+
+# --- which member: the one installed, or the package= named -----------------------------
+def _others(host):
+    return [p for p in tp_adapter.PACKAGES if p != host.package]
+
+
+def test_install_serves_the_one_member_installed(host, backend, monkeypatch):
+    tp.uninstall()
+    for other in _others(host):
+        monkeypatch.setitem(sys.modules, other, None)  # not importable, whatever is installed
+    try:
+        assert tp.install(backend=backend.NAME)["package"] == host.package
+        assert host.TLObject.__dict__["read"] is not host.stock_read
+        assert tp.schema().layer == host.layer
+    finally:
+        tp.uninstall()
+    assert tp.schema().layer == host.layer  # not installed: the one member, again
+
+
+def test_several_members_need_a_package_choice(host, backend, monkeypatch, tmp_path):
+    tp.uninstall()
+    for other in _others(host):  # another member installed beside this one
+        (tmp_path / other).mkdir()
+        (tmp_path / other / "__init__.py").write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(ValueError, match=r"both installed: choose one with install\(package="):
+        tp.install(backend=backend.NAME)
+    with pytest.raises(ValueError, match="both installed"):
+        tp.schema()
+    assert not tp.installed()
+    try:
+        assert host.install(backend)["package"] == host.package
+        assert tp.schema().layer == host.layer  # the one installed
+        assert tp.install() == tp.report()  # installed: nothing to choose
+        with pytest.raises(ValueError, match=r"installed on '\w+': uninstall\(\) it"):
+            tp.install(package=_others(host)[0])
+        assert tp.report()["package"] == host.package
+    finally:
+        tp.uninstall()
+
+
+def test_a_missing_or_unknown_member_is_a_clear_error(host, backend, monkeypatch):
+    tp.uninstall()
+    with pytest.raises(ValueError, match="serves the packages 'pyrogram' and 'hydrogram'"):
+        tp.install(package="telethon")
+    for other in _others(host):
+        monkeypatch.setitem(sys.modules, other, None)
+        with pytest.raises(ModuleNotFoundError, match=f"no module named '{other}'") as info:
+            tp.install(backend=backend.NAME, package=other)
+        assert info.value.name == other
+    monkeypatch.setitem(sys.modules, host.package, None)  # (imported again when restored)
+    with pytest.raises(ModuleNotFoundError, match="no member of the Pyrogram family"):
+        tp.install(backend=backend.NAME)
+    with pytest.raises(ModuleNotFoundError, match="no member of the Pyrogram family"):
+        tp.schema()
+    assert not tp.installed()
 
 
 # --- errors keep the host's control flow ------------------------------------------------
-def test_unknown_constructor_is_a_key_error_with_the_id(payload, installed):
+def test_unknown_constructor_is_a_key_error_with_the_id(host, payload, installed):
     with pytest.raises(KeyError) as info:
-        host_read(b"\x01\x02\x03\x04" + b"\0" * 8)
+        host_read(host, b"\x01\x02\x03\x04" + b"\0" * 8)
     assert info.value.args[0] == 0x04030201
     assert isinstance(info.value, tlfast.TLDecodeError)
     # nested, deep in an object
-    from pyrogram.raw.types import User
+    User = host.types.User
 
     if payload != tlfast_data("messages_100"):
         return  # a generated payload (older hosts): the top-level case above it is
@@ -291,26 +386,25 @@ def test_unknown_constructor_is_a_key_error_with_the_id(payload, installed):
     user = data.rindex(User.ID.to_bytes(4, "little"))  # the last user's constructor id
     data[user:user + 4] = b"\xef\xbe\xad\xde"
     with pytest.raises(KeyError) as info:
-        host_read(bytes(data))
+        host_read(host, bytes(data))
     assert info.value.args[0] == 0xDEADBEEF and info.value.offset == user
     assert "users" in info.value.path
 
 
-def test_truncated_input_raises(payload, installed):
+def test_truncated_input_raises(host, payload, installed):
     data = payload
     for cut in (4, 100, len(data) // 2, len(data) - 4):
         with pytest.raises(tlfast.TLDecodeError):
-            host_read(data[:cut], tail=b"")
+            host_read(host, data[:cut], tail=b"")
 
 
 # --- uninstall -------------------------------------------------------------------------
-def test_uninstall_restores_every_attribute_by_identity(backend):
-    from pyrogram.raw import types
-
+def test_uninstall_restores_every_attribute_by_identity(host, backend):
+    TLObject, types = host.TLObject, host.types
     tp.uninstall()
     read = TLObject.__dict__["read"]
     write = types.User.__dict__["write"]
-    tp.install(backend=backend.NAME)
+    host.install(backend)
     assert TLObject.__dict__["read"] is not read and types.User.__dict__["write"] is not write
     tp.uninstall()
     assert not tp.installed() and tp.report() == {}
@@ -318,11 +412,11 @@ def test_uninstall_restores_every_attribute_by_identity(backend):
 
 
 # --- threads: executor threads decode while the loop thread encodes ---------------------
-def test_eight_threads_decode_and_encode_at_once(payload, installed):
+def test_eight_threads_decode_and_encode_at_once(host, backend, payload, installed):
     data = payload
     tp.uninstall()
-    expected, _ = host_read(data)
-    tp.install(backend=installed["backend"])
+    expected, _ = host_read(host, data)
+    host.install(backend)
     barrier = threading.Barrier(8)
     errors = []
 
@@ -331,7 +425,7 @@ def test_eight_threads_decode_and_encode_at_once(payload, installed):
             barrier.wait()
             for _ in range(15):
                 if i % 2:
-                    obj, n = host_read(data)
+                    obj, n = host_read(host, data)
                     same(expected, obj)
                 else:
                     assert expected.write() == data
@@ -347,12 +441,12 @@ def test_eight_threads_decode_and_encode_at_once(payload, installed):
 
 
 # --- encode: the host's conventions, edge values included -------------------------------
-def _edge_objects():
+def _edge_objects(host):
     import inspect
 
-    from pyrogram.raw import functions, types
+    functions, types, List = host.functions, host.types, host.List
 
-    class Custom(TLObject):  # a user's own TLObject: it writes itself
+    class Custom(host.TLObject):  # a user's own TLObject: it writes itself
         __slots__ = []
 
         def write(self, *args):
@@ -383,11 +477,11 @@ def _edge_objects():
     ]
 
 
-def test_write_follows_the_hosts_conventions(backend):
+def test_write_follows_the_hosts_conventions(host, backend):
     tp.uninstall()
-    objs = _edge_objects()
+    objs = _edge_objects(host)
     stock = [host_write(o) for o in objs]
-    tp.install(backend=backend.NAME)
+    host.install(backend)
     try:
         for obj, expected in zip(objs, stock):
             assert host_write(obj) == expected, repr(obj)
@@ -428,11 +522,9 @@ def _frames(messages):
     }
 
 
-def _unpack(frame):
-    from pyrogram.crypto import mtproto
-
+def _unpack(host, frame):
     data, session_id, auth_key, auth_key_id = frame
-    return mtproto.unpack(io.BytesIO(data), session_id, auth_key, auth_key_id)
+    return host.mtproto.unpack(io.BytesIO(data), session_id, auth_key, auth_key_id)
 
 
 def _outcome(fn):
@@ -442,27 +534,30 @@ def _outcome(fn):
         return (type(exc), str(exc))
 
 
-def test_receive_path_through_mtproto_unpack(payload, backend):
+def test_receive_path_through_mtproto_unpack(host, payload, backend):
     from tlfast._bench import mtproto_frame, rpc_result
 
-    frames = {k: mtproto_frame(v, msg_id=0x5F0000000001 + 4 * i)
+    def frame(body, **kw):  # encrypted with the host's own crypto
+        return mtproto_frame(body, package=host.package, **kw)
+
+    frames = {k: frame(v, msg_id=0x5F0000000001 + 4 * i)
               for i, (k, v) in enumerate(_frames(payload).items())}
     bad = {  # an unknown constructor: ValueError (session restart); id 0: ConnectionError
-        "unknown": mtproto_frame(b"\x01\x02\x03\x04" + bytes(8)),
-        "unknown_deep": mtproto_frame(rpc_result(3, b"\xef\xbe\xad\xde")),
-        "empty": mtproto_frame(bytes(16)),
+        "unknown": frame(b"\x01\x02\x03\x04" + bytes(8)),
+        "unknown_deep": frame(rpc_result(3, b"\xef\xbe\xad\xde")),
+        "empty": frame(bytes(16)),
     }
     tp.uninstall()
-    stock = {k: _unpack(f) for k, f in frames.items()}
-    stock_bad = {k: _outcome(lambda f=f: _unpack(f)) for k, f in bad.items()}
+    stock = {k: _unpack(host, f) for k, f in frames.items()}
+    stock_bad = {k: _outcome(lambda f=f: _unpack(host, f)) for k, f in bad.items()}
     assert stock_bad["unknown"][0] is ValueError and stock_bad["empty"][0] is ConnectionError
-    tp.install(backend=backend.NAME)
+    host.install(backend)
     try:
         for k, f in frames.items():
-            same(stock[k], _unpack(f), k)
-        assert type(stock["vector_long"].body.result) is List  # the host's guess: 8 -> long
+            same(stock[k], _unpack(host, f), k)
+        assert type(stock["vector_long"].body.result) is host.List  # the host's guess: 8 -> long
         for k, f in bad.items():
-            assert _outcome(lambda f=f: _unpack(f)) == stock_bad[k], k
+            assert _outcome(lambda f=f: _unpack(host, f)) == stock_bad[k], k
     finally:
         tp.uninstall()
 
@@ -472,22 +567,22 @@ def test_importing_the_adapter_imports_no_host():
     import sys
 
     code = ("import sys, tlfast.pyrogram; "
-            "assert not [m for m in sys.modules if m.split('.')[0] == 'pyrogram'], 'imported'")
+            "assert not [m for m in sys.modules if m.split('.')[0] in ('pyrogram', 'hydrogram')], "
+            "'imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-def test_a_list_in_an_object_position_writes_where_the_host_cannot(backend):
-    from pyrogram.raw import types
-
-    res = types.RpcResult(req_msg_id=1, result=List([types.PeerUser(user_id=5)]))
+def test_a_list_in_an_object_position_writes_where_the_host_cannot(host, backend):
+    types = host.types
+    res = types.RpcResult(req_msg_id=1, result=host.List([types.PeerUser(user_id=5)]))
     tp.uninstall()
     with pytest.raises((NotImplementedError, TypeError)):
         res.write()  # the host: List has no write() of its own (kurigram raises; older
         # hosts return None and fail on it)
-    tp.install(backend=backend.NAME)
+    host.install(backend)
     try:
         data = res.write()
         assert data[12:16] == (0x1CB5C415).to_bytes(4, "little")  # a boxed Vector
-        same(host_read(data, tail=b"")[0], res)
+        same(host_read(host, data, tail=b"")[0], res)
     finally:
         tp.uninstall()

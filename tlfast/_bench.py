@@ -436,14 +436,18 @@ def _kurigram_receive(data):
     return receive, check
 
 
-def mtproto_frame(body, msg_id=0x5F0000000001, seq_no=1, seed=SEED):
+def mtproto_frame(body, msg_id=0x5F0000000001, seq_no=1, seed=SEED, package="pyrogram"):
     """An encrypted server -> client MTProto frame carrying ``body`` (TL bytes), made
-    with kurigram's own crypto as the server would: (frame, session_id, auth_key,
-    auth_key_id), ready for ``pyrogram.crypto.mtproto.unpack``."""
+    with the crypto of the Pyrogram family member ``package`` (kurigram's by default:
+    "pyrogram"; or "hydrogram") as the server would: (frame, session_id, auth_key,
+    auth_key_id), ready for ``<package>.crypto.mtproto.unpack``."""
     import hashlib
     import random
 
-    from pyrogram.crypto import aes, mtproto
+    if package == "hydrogram":
+        from hydrogram.crypto import aes, mtproto
+    else:
+        from pyrogram.crypto import aes, mtproto
 
     rng = random.Random(seed)
     auth_key = rng.randbytes(256)

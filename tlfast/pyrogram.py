@@ -1,5 +1,7 @@
-"""Drop-in acceleration of the Pyrogram family (pyrogram, kurigram, pyrofork...):
-``import tlfast.pyrogram; tlfast.pyrogram.install()``. See tlfast/adapters/pyrogram.py.
+"""Drop-in acceleration of the Pyrogram family (pyrogram, kurigram, pyrofork..., which import
+as ``pyrogram``, and Hydrogram, as ``hydrogram``): ``import tlfast.pyrogram;
+tlfast.pyrogram.install()`` (``package=`` picks one where both are installed). See
+tlfast/adapters/pyrogram.py.
 
 May use: adapters.pyrogram.
 """

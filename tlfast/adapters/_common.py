@@ -85,7 +85,7 @@ class AdapterState:
         self.lock = threading.RLock()
         self.host = None
         self.built = {}
-        self._schema = None
+        self._schemas = {}
 
     def uninstall(self):
         """Restore every patched attribute to the very object it was (no-op if none)."""
@@ -98,14 +98,15 @@ class AdapterState:
         """Whether the drop-in is installed (from install() until uninstall())."""
         return self.host is not None
 
-    def schema(self, layer):
-        """The host's layer as a plain tlfast.Schema (tlfast's own classes), made once from
-        ``layer()`` -> (lines, ..., info with "layer")."""
+    def schema(self, layer, key=None):
+        """The host's layer as a plain tlfast.Schema (tlfast's own classes), made once per
+        ``key`` (the host, where an adapter serves several) from ``layer()`` -> (lines,
+        ..., info with "layer")."""
         with self.lock:
-            if self._schema is None:
+            if key not in self._schemas:
                 got = layer()
-                self._schema = host_schema(got[0], got[-1]["layer"])
-            return self._schema
+                self._schemas[key] = host_schema(got[0], got[-1]["layer"])
+            return self._schemas[key]
 
 
 def count(values):

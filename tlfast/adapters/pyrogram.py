@@ -1,4 +1,7 @@
-"""Drop-in for the Pyrogram family: pyrogram, kurigram, pyrofork... (all import as ``pyrogram``).
+"""Drop-in for the Pyrogram family: pyrogram, kurigram, pyrofork... (all import as
+``pyrogram``) and Hydrogram (imports as ``hydrogram``), whose generated code has one layout:
+below, ``pyrogram.`` stands for either. ``install()`` serves the one installed, or the
+``package=`` named when both are.
 
 ``install()`` patches two seams of the host (dropin.md §2.4) through one registry:
 
@@ -44,6 +47,10 @@ _RENAMED = {"is_self": ("self",), "from_peer": ("from",)}
 _LAYOUT = 2  # of what _rebuild returns, in the disk cache: bump when it changes
 _adapter = C.AdapterState()
 
+#: The import names of the family: pyrogram, kurigram, pyrofork... install the package
+#: ``pyrogram``; Hydrogram installs ``hydrogram``.
+PACKAGES = ("pyrogram", "hydrogram")
+
 
 class _Host:
     """What install() derives for one backend: schema, codec, the patches to apply (owner,
@@ -63,7 +70,7 @@ _COMMENT = re.compile(r"^\s+self\.(\w+) = \w+  # (.+)$", re.M)
 _ABSENT_LIST = re.compile(r"^\s+(\w+) = .* else \[\]$", re.M)
 _FLAG_BY_TRUTH = re.compile(r"\(1 << \d+\) if self\.(\w+) else 0$", re.M)
 _WRITE_BY_TRUTH = re.compile(r"^\s+if self\.(\w+):$", re.M)
-_CTOR_OF = re.compile(r"Constructor of :obj:`~pyrogram\.raw\.base\.([\w.]+)`")
+_CTOR_OF = re.compile(r"Constructor of :obj:`~\w+\.raw\.base\.([\w.]+)`")
 _RETURNS = re.compile(r"Returns:\s*\n\s*(.+)")
 
 
@@ -165,49 +172,94 @@ def _rebuild(objects):
     return lines, attrs, fields, delegated
 
 
-def _distribution():
-    """(distribution name, version) of the installed ``pyrogram`` package."""
+def _package(package):
+    """The import name of the family member to serve: ``package``, checked, or else the
+    one member installed (none, or several: an error that says what to do)."""
+    if package is not None:
+        if package not in PACKAGES:
+            raise ValueError(f"package={package!r}: tlfast.pyrogram serves the packages "
+                             f"{' and '.join(map(repr, PACKAGES))}")
+        if not C.importable(package):
+            raise ModuleNotFoundError(f"package={package!r}: no module named {package!r} "
+                                      "is installed", name=package)
+        return package
+    found = [p for p in PACKAGES if C.importable(p)]
+    if not found:
+        raise ModuleNotFoundError(
+            "no member of the Pyrogram family is installed: tlfast.pyrogram serves the "
+            "package 'pyrogram' (pyrogram, kurigram, pyrofork...) and 'hydrogram'",
+            name="pyrogram")
+    if len(found) > 1:
+        raise ValueError(f"{' and '.join(map(repr, found))} are both installed: choose one "
+                         f"with install(package={found[0]!r}) or install(package={found[1]!r})")
+    return found[0]
+
+
+def _host(package):
+    """The host's top-level package, its ``raw`` (``raw.all.objects`` resolved to classes)
+    and ``raw.core`` loaded. Named imports, never computed ones (tests/test_layers.py)."""
+    if package == "hydrogram":
+        import hydrogram.raw.core
+
+        return hydrogram
+    import pyrogram.raw.core
+
+    return pyrogram
+
+
+def _distribution(package):
+    """(distribution name, version) of the installed ``package``."""
     from importlib import metadata
 
-    for name in metadata.packages_distributions().get("pyrogram", ()):
+    for name in metadata.packages_distributions().get(package, ()):
         try:
             return name, metadata.version(name)
         except metadata.PackageNotFoundError:
             continue
-    import pyrogram
-
-    return "pyrogram", getattr(pyrogram, "__version__", "unknown")
+    return package, getattr(_host(package), "__version__", "unknown")
 
 
-def _layer():
+def _layer(package):
     """The host's layer rebuilt (cached per distribution and version): (lines, attrs,
     fields, delegated, the host's classes by id, host info)."""
-    import pyrogram.raw  # noqa: F401  (resolves raw.all.objects to classes)
-    from pyrogram.raw.all import layer, objects
-
-    dist, version = _distribution()
-    key = ("pyrogram", _LAYOUT, dist, version, layer, len(objects))
+    raw = _host(package).raw
+    layer, objects = raw.all.layer, raw.all.objects
+    dist, version = _distribution(package)
+    key = (package, _LAYOUT, dist, version, layer, len(objects))
     (lines, attrs, fields, delegated), hit = C.cached(key, lambda: _rebuild(objects))
-    info = {"host": dist, "version": version, "layer": layer, "cache": "hit" if hit else "built"}
+    info = {"host": dist, "package": package, "version": version, "layer": layer,
+            "cache": "hit" if hit else "built"}
     return lines, attrs, fields, delegated, objects, info
 
 
-def schema():
-    """The host's layer as a tlfast.Schema (tlfast's own classes; imports the host)."""
-    return _adapter.schema(_layer)
+def schema(*, package=None):
+    """The host's layer as a tlfast.Schema (tlfast's own classes; imports the host).
+    ``package``: as for install(); by default the one installed, or the one served."""
+    with _adapter.lock:
+        if package is None and _adapter.host is not None:
+            package = _adapter.host.info["package"]
+        package = _package(package)
+        return _adapter.schema(lambda: _layer(package), key=package)
 
 
 # --- install ----------------------------------------------------------------------------
-def install(*, backend=None):
+def install(*, backend=None, package=None):
     """Patch the host's decode and encode seams (idempotent, thread-safe). ``backend``:
-    "cython" or "python" (default: tlfast's active backend). Returns report()."""
+    "cython" or "python" (default: tlfast's active backend). ``package``: "pyrogram"
+    (pyrogram, kurigram, pyrofork...) or "hydrogram"; needed only when both are
+    installed. Returns report()."""
     with _adapter.lock:
         if _adapter.host is not None:
+            served = _adapter.host.info["package"]
+            if package not in (None, served):
+                raise ValueError(f"tlfast.pyrogram is installed on {served!r}: "
+                                 f"uninstall() it before install(package={package!r})")
             return report()
+        package = _package(package)
         engine = _backend.engine(backend)
-        host = _adapter.built.get(engine.NAME)
+        host = _adapter.built.get((package, engine.NAME))
         if host is None:
-            host = _adapter.built[engine.NAME] = _build(engine)
+            host = _adapter.built[package, engine.NAME] = _build(engine, package)
         reg = C.PatchRegistry()
         try:
             for owner, name, value in host.patches:
@@ -220,12 +272,13 @@ def install(*, backend=None):
         return report()
 
 
+def _build(engine, package):
+    """Schema, codec and patches for the installed ``package`` on ``engine`` (the host
+    unpatched)."""
+    core = _host(package).raw.core
+    List, TLObject = core.List, core.TLObject
 
-def _build(engine):
-    """Schema, codec and patches for the installed host on ``engine`` (the host unpatched)."""
-    from pyrogram.raw.core import List, TLObject
-
-    lines, attrs, fields, delegated, objects, info = _layer()
+    lines, attrs, fields, delegated, objects, info = _layer(package)
     classes = {cid: (objects[cid], attrs[cid]) for cid in attrs}
     sch = C.host_schema(lines, info["layer"], classes, fields=fields, vector_factory=List)
     plans = C.host_plans(sch, classes, delegated)
@@ -257,7 +310,7 @@ installed = _adapter.installed
 
 
 def report():
-    """What install() derived: host name/version/layer, backend, constructors served and
+    """What install() derived: host name/package/version/layer, backend, constructors served and
     delegated to the host (with why), seams patched, cache; {} when not installed."""
     host = _adapter.host
     return dict(host.info) if host is not None else {}
