@@ -100,6 +100,12 @@ class Schema:
             self._builtin_records[rec[0]] = rec
         self.layer = layer if layer is not None else (base.layer if base is not None else None)
         self.base = base
+        # MTProto beside an API layer (``base=tlfast.schemas.mtproto``): two namespaces on the
+        # wire. The base's definitions the text leaves alone stay the base's (plans, classes,
+        # types), so MTProto's msg_container holds MTProto's bare `message` even though the
+        # API's `message` takes the name here; ids only the base has decode as the base's.
+        self._service = base if _is_service(base) and not any(
+            rec[_NAME] == "msg_container" for rec in records) else None
         self._key = key
         self._module = module or "tlfast.schemas.custom"
         self._binding = binding  # PL.HostBinding: plans build a host's classes (adapters)
@@ -149,6 +155,8 @@ class Schema:
         declarations (``"vector"``, ``0x1cb5c415``) too."""
         if isinstance(key, int) and not isinstance(key, bool):
             name = self._by_id.get(key & 0xFFFFFFFF)
+            if name is None and self._service is not None and key in self._service:
+                return self._service[key]  # an id only MTProto beside it has (its `message`)
             if name is None:
                 raise KeyError(f"no constructor or function with id 0x{key & 0xFFFFFFFF:08x}")
             return self._definition(name)
@@ -164,7 +172,8 @@ class Schema:
 
     def __contains__(self, key):
         if isinstance(key, int):
-            return (key & 0xFFFFFFFF) in self._by_id
+            return (key & 0xFFFFFFFF) in self._by_id or (
+                self._service is not None and key in self._service)
         return key in self._records or key in self._builtin_records
 
     def __iter__(self):
@@ -286,6 +295,10 @@ class Schema:
 
     def _type_class(self, type_name):
         cls = self._type_classes.get(type_name)
+        if cls is None and self._service is not None and type_name in self._service.types:
+            svc = self._service
+            if all(self._records.get(c) is svc._records.get(c) for c in self.types.get(type_name, ())):
+                cls = self._type_classes[type_name] = svc._type_class(type_name)
         if cls is None:
             with self._lock:
                 cls = self._type_classes.get(type_name)
@@ -297,6 +310,9 @@ class Schema:
         plan = self._plans.get(name)  # only finished plans are ever in here
         if plan is not None:
             return plan
+        svc = self._service
+        if svc is not None and name in svc._records and self._records.get(name) is svc._records[name]:
+            return svc._plan(name)  # MTProto's, as the base compiles it
         with self._lock:
             plan = self._plans.get(name) or self._building.get(name)
             if plan is None:
@@ -333,6 +349,8 @@ class Schema:
 
     def _plan_by_id(self, cid):
         name = self._by_id.get(cid)
+        if name is None and self._service is not None:
+            return self._service._plan_by_id(cid)
         return None if name is None or name not in self._records else self._plan(name)
 
     # type resolution ----------------------------------------------------------------
@@ -456,6 +474,15 @@ class Schema:
         if self._key is None:
             raise TypeError("this schema cannot be pickled")
         return self._key
+
+
+def _is_service(schema):
+    """Whether ``schema`` is MTProto's (bundled or a copy): a base an API layer is paired
+    with, not merged into (see Schema.__init__)."""
+    if schema is None:
+        return False
+    rec = schema._records.get("msg_container")
+    return rec is not None and rec[_ID] == 0x73F1F8DC and "rpc_result" in schema._records
 
 
 def _check_attrs(d, attrs):
