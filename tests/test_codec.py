@@ -111,7 +111,7 @@ def test_sweep_covers_every_definition():
     expected = {d.name for d in API} | {d.name for d in MTPROTO}
     # boolTrue/boolFalse decode as Python bools, gzip_packed is inflated: tested apart
     assert expected - names == {"boolTrue", "boolFalse", "gzip_packed"}
-    assert len(ALL_PLANS) == 2456 + 45 - 3
+    assert len(ALL_PLANS) == 2456 + 52 - 3
     assert all(GEN.height(p) <= 2 for p in ALL_PLANS)
 
 
