@@ -762,3 +762,25 @@ def test_msg_resend_ans_req_in_a_container(backend):
     assert c.messages[1].body == mtproto.msgs_ack(msg_ids=[333])
     assert MTPROTO.dumps(c, backend=backend) == data
     assert tlfast.loads(data) == c
+
+
+# --- mutants that survived (issue 20) --------------------------------------------------------
+@pytest.mark.parametrize("name, namespace, short", [
+    ("adnl.message.query", "adnl.message", "query"),  # TON's names: the namespace is all before the last dot
+    ("wallet.v3.initialAccountState", "wallet.v3", "initialAccountState"),
+    ("auth.importAuthorization", "auth", "importAuthorization"),
+    ("ping", "", "ping"),
+])
+def test_definition_namespace_and_short_name(name, namespace, short):
+    s = tlfast.Schema.from_text(f"{name} x:int = X;")
+    assert (s[name].namespace, s[name].short_name) == (namespace, short)
+
+
+def test_builtin_declaration_replaces_an_earlier_definition(backend):
+    base = tlfast.Schema.from_text("foo#11111111 x:int = Foo;\nbar#22222222 y:int = Bar;")
+    s = tlfast.Schema.from_text("foo ? = Foo;", base=base)
+    assert "foo" in s and s["foo"].is_builtin and [d.name for d in s] == ["bar"]
+    assert len(s) == 1 and [d.name for d in s.builtins] == ["foo"]
+    with pytest.raises(AttributeError):
+        s.api.foo
+    assert s.dumps(s.api.bar(y=1), backend=backend) == u32(0x22222222) + i32(1)
