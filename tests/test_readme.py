@@ -43,6 +43,7 @@ def test_python_examples(backend, monkeypatch):
     from tlfast import _backend
 
     monkeypatch.setattr(_backend, "_active", (backend, backend.NAME, None))
+    monkeypatch.chdir(ROOT)  # examples name files of the repository (tests/data/...)
     monkeypatch.setattr(tlfast, "Reader", backend.Reader)
     monkeypatch.setattr(tlfast, "Writer", backend.Writer)
     ns = {}
