@@ -241,3 +241,12 @@ def test_cli_dialect(tmp_path):
 
     assert "0xb48bf97a" in show("--dialect", "ton")
     assert "0x562c35d4" in show()
+
+
+def test_stubs_type_the_word():
+    from tlfast import _stubgen
+
+    text = _stubgen.generate(Schema.from_file(SCHEMAS / "lite_api.tl", dialect="ton"), "lite_api")
+    assert "class lookupBlock(TLFunction[_R.liteServer.BlockHeader]):\n            mode: _int\n" in text
+    assert "def __init__(self, *, mode: _int = 0, id: _R.tonNode.blockId," in text
+    assert "class query(_R.adnl.Message):" in text  # adnl.message.query, three levels deep

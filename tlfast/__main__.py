@@ -677,6 +677,8 @@ def cmd_stubs(args):
         if not name.isidentifier():
             raise CLIError(f"{name!r} is not a Python module name; give --name")
         how = f" {os.path.basename(args.schema)} -o DIR" + (f" --name {args.name}" if args.name else "")
+        if args.dialect != "telegram":
+            how += f" --dialect {args.dialect}"
         schema = _load_schema(args.schema, args.dialect)
         try:
             texts = {name + ".pyi": _stubgen.generate(
