@@ -244,6 +244,12 @@ def test_cli_dialect(tmp_path):
 
     assert "0xb48bf97a" in show("--dialect", "ton")
     assert "0x562c35d4" in show()
+    # decode: the word is the object's in the ton dialect
+    out = subprocess.run([sys.executable, "-m", "tlfast", "decode", "--dialect", "ton", "--schema",
+                          str(SCHEMAS / "lite_api.tl"), "1ef7c8fa01000000ffffffff000000000000008009000000"],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["mode"] == 1
 
 
 def test_stubs_type_the_word():
