@@ -123,3 +123,19 @@ def test_a_schema_that_redefines_msg_container_is_merged():
                          "message msg_id:long body:Object = Message;", base=MTPROTO)
     assert s.api.msg_container is not MTPROTO.api.msg_container
     assert [f.name for f in s._plan("msg_container").fields[0].type.elem.ctor.fields] == ["msg_id", "body"]
+
+
+def test_a_patch_on_top_of_a_pairing_merges_its_api(backend):
+    # A later `user` (another id) on top of layer 112 over MTProto: the API's definitions
+    # that name User take it, as a patch of a plain schema does; MTProto stays paired.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        old = Schema.from_file(LAYERS[112], base=MTPROTO)
+        patch = Schema.from_text("user#12345678 flags:# id:int first_name:flags.1?string = User;", base=old)
+    u = patch.api.user(id=5, first_name="x")
+    update = patch.api.updateUserName(user_id=5, first_name="a", last_name="b", username="c")
+    users = patch.api.contacts.found(my_results=[], results=[], chats=[], users=[u])
+    assert patch.loads(patch.dumps(users, backend=backend), backend=backend) == users
+    assert patch.loads(patch.dumps(update, backend=backend), backend=backend) == update
+    assert patch.api.msg_container is MTPROTO.api.msg_container
+    assert patch._service is MTPROTO

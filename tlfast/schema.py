@@ -104,8 +104,11 @@ class Schema:
         # wire. The base's definitions the text leaves alone stay the base's (plans, classes,
         # types), so MTProto's msg_container holds MTProto's bare `message` even though the
         # API's `message` takes the name here; ids only the base has decode as the base's.
-        self._service = base if _is_service(base) and not any(
-            rec[_NAME] == "msg_container" for rec in records) else None
+        # On top of such a pairing (an API patch), the pairing is with MTProto's schema
+        # itself: the API definitions merge as usual.
+        self._service = None
+        if base is not None and not any(rec[_NAME] == "msg_container" for rec in records):
+            self._service = base._service or (base if _is_service(base) else None)
         self._key = key
         self._module = module or "tlfast.schemas.custom"
         self._binding = binding  # PL.HostBinding: plans build a host's classes (adapters)
