@@ -263,13 +263,14 @@ def test_stubs_type_the_word():
 
 # Random objects of lite_api and ton_api, '#' words drawn over all 32 bits: both engines
 # write the same bytes, read back the same objects, and a decoded object re-encodes as read.
-_RANDOM = S.TLStrategies([Schema.from_file(SCHEMAS / "lite_api.tl", dialect="ton"),
-                          Schema.from_file(SCHEMAS / "ton_api.tl", dialect="ton")],
-                         max_depth=3, max_list=2)
+# (One generator per schema: an object of one holds only its own schema's constructors.)
+_RANDOM = [S.TLStrategies([Schema.from_file(SCHEMAS / f"{name}.tl", dialect="ton")],
+                          max_depth=3, max_list=2) for name in ("lite_api", "ton_api")]
+_RANDOM_PLANS = [(gen, p) for gen in _RANDOM for p in gen.plans if gen.usable(p)]
 
 
 @settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(obj=st.sampled_from([p for p in _RANDOM.plans if _RANDOM.usable(p)]).flatmap(_RANDOM.of))
+@given(obj=st.sampled_from(_RANDOM_PLANS).flatmap(lambda gp: gp[0].of(gp[1])))
 def test_random_ton_objects_on_both_engines(backend, other, obj):
     s = type(obj)._plan.schema
     data = s.dumps(obj, backend=backend)
@@ -282,5 +283,8 @@ def test_random_ton_objects_on_both_engines(backend, other, obj):
     plan = type(obj)._plan
     for i in plan.flag_fields:
         f = plan.fields[i]
-        used = sum(1 << g.bit for g in plan.fields if g.flag == i)
+        used = 0
+        for g in plan.fields:
+            if g.flag == i:
+                used |= 1 << g.bit  # (bits may be shared: engine.validator.getShardOutQueueSize)
         assert getattr(back, f.attr) & ~used == getattr(obj, f.attr) & ~used
