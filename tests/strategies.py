@@ -38,6 +38,7 @@ NOT_GENERATED = frozenset({0x997275B5, 0xBC799737, 0x3072CFA1})
 _PRIMITIVES = {
     PL.INT: st.integers(INT_MIN, INT_MAX),
     PL.UINT: st.integers(0, (1 << 32) - 1),
+    PL.FLAGS: st.integers(0, (1 << 32) - 1),  # a word the caller gives (the "ton" dialect)
     PL.LONG: st.integers(-(1 << 63), (1 << 63) - 1),
     PL.INT128: st.integers(-(1 << 127), (1 << 127) - 1),
     PL.INT256: st.integers(-(1 << 255), (1 << 255) - 1),

@@ -89,6 +89,7 @@ def test_python_examples(backend, monkeypatch, page):
     from tlfast import _backend
 
     monkeypatch.setattr(_backend, "_active", (backend, backend.NAME, None))
+    monkeypatch.chdir(ROOT)  # examples name files of the repository (tests/data/...)
     monkeypatch.setattr(tlfast, "Reader", backend.Reader)
     monkeypatch.setattr(tlfast, "Writer", backend.Writer)
     monkeypatch.chdir(ROOT)  # paths in the examples are relative to the repository

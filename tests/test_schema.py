@@ -15,6 +15,7 @@ import pytest
 
 import tlfast
 from tlfast import TLEncodeError, TLError, TLSchemaError, TLSchemaWarning
+from tlfast import mtproto
 from tlfast._model import TLFunction, TLObject, TLType
 
 
@@ -66,7 +67,7 @@ def test_ip_port_secret_id_is_computed_without_bytes_to_string():
 
 
 def test_mtproto_id_verification_counts():
-    assert tuple(MTPROTO.id_stats) == (44, 44)
+    assert tuple(MTPROTO.id_stats) == (51, 51)
     assert MTPROTO.id_mismatches == []
 
 
@@ -188,7 +189,7 @@ def test_every_definition_gets_a_class(schema):
             assert issubclass(cls, _walk(schema, str(d.type)))
             assert issubclass(_walk(schema, str(d.type)), TLType)
         count += 1
-    assert count == len(schema) == (2456 if schema is API else 45)
+    assert count == len(schema) == (2456 if schema is API else 52)
 
 
 def test_every_type_lists_its_constructors():
@@ -568,7 +569,7 @@ _CHECK_BUNDLED = (
     "from tlfast import api\n"
     "s = tlfast.schemas.api\n"
     "assert tuple(s.id_stats) == (2461, 2456) and len(s) == 2456\n"
-    "assert tuple(tlfast.schemas.mtproto.id_stats) == (44, 44)\n"
+    "assert tuple(tlfast.schemas.mtproto.id_stats) == (51, 51)\n"
     "u = api.user(id=5, first_name='x')\n"
     "assert tlfast.loads(tlfast.dumps(u)) == u\n"
     "print('ok')\n"
@@ -728,3 +729,58 @@ def test_anonymous_parameters(backend):
     assert s.loads(s.dumps(nat, backend=backend), backend=backend) == nat
     assert s.from_dict(nat.to_dict()) == nat
     assert s.api.both(1, 2).to_dict() == {"_": "both", "_1": 1, "x": 2}
+
+
+# --- MTProto definitions added from core.telegram.org, Telethon and tdlib (issue 20) ---------
+@pytest.mark.parametrize("line", [
+    "msg_resend_ans_req#8610baeb msg_ids:Vector<long> = MsgResendReq",
+    "p_q_inner_data_temp#3c6a84d4 pq:bytes p:bytes q:bytes nonce:int128 server_nonce:int128 "
+    "new_nonce:int256 expires_in:int = P_Q_inner_data",
+    "bind_auth_key_inner#75a3f765 nonce:long temp_auth_key_id:long perm_auth_key_id:long "
+    "temp_session_id:long expires_at:int = BindAuthKeyInner",
+    "destroy_auth_key_ok#f660e1d4 = DestroyAuthKeyRes",
+    "destroy_auth_key_none#0a9f2259 = DestroyAuthKeyRes",
+    "destroy_auth_key_fail#ea109b13 = DestroyAuthKeyRes",
+    "destroy_auth_key#d1435160 = DestroyAuthKeyRes",
+])
+def test_mtproto_has_the_official_definitions(line):
+    d = MTPROTO[line.partition("#")[0]]
+    assert d.source == line and d.id == d.computed_id
+    assert d.is_function == (d.name == "destroy_auth_key")
+
+
+def test_msg_resend_ans_req_in_a_container(backend):
+    # A client asks for the answers to two queries again, beside an ack (hand-built bytes).
+    ask = u32(0x8610BAEB, 0x1CB5C415) + i32(2) + struct.pack("<qq", 111, 222)
+    ack = u32(0x62D6B459, 0x1CB5C415) + i32(1) + struct.pack("<q", 333)
+    data = u32(0x73F1F8DC) + i32(2)
+    for msg_id, body in ((10, ask), (11, ack)):
+        data += struct.pack("<qii", msg_id, 1, len(body)) + body
+    c = MTPROTO.loads(data, backend=backend)
+    assert isinstance(c.messages[0].body, mtproto.msg_resend_ans_req)
+    assert c.messages[0].body.msg_ids == [111, 222]
+    assert c.messages[1].body == mtproto.msgs_ack(msg_ids=[333])
+    assert MTPROTO.dumps(c, backend=backend) == data
+    assert tlfast.loads(data) == c
+
+
+# --- mutants that survived (issue 20) --------------------------------------------------------
+@pytest.mark.parametrize("name, namespace, short", [
+    ("adnl.message.query", "adnl.message", "query"),  # TON's names: the namespace is all before the last dot
+    ("wallet.v3.initialAccountState", "wallet.v3", "initialAccountState"),
+    ("auth.importAuthorization", "auth", "importAuthorization"),
+    ("ping", "", "ping"),
+])
+def test_definition_namespace_and_short_name(name, namespace, short):
+    s = tlfast.Schema.from_text(f"{name} x:int = X;")
+    assert (s[name].namespace, s[name].short_name) == (namespace, short)
+
+
+def test_builtin_declaration_replaces_an_earlier_definition(backend):
+    base = tlfast.Schema.from_text("foo x:int = Foo;\nbar y:int = Bar;")
+    s = tlfast.Schema.from_text("foo ? = Foo;", base=base)
+    assert "foo" in s and s["foo"].is_builtin and [d.name for d in s] == ["bar"]
+    assert len(s) == 1 and [d.name for d in s.builtins] == ["foo"]
+    with pytest.raises(AttributeError):
+        s.api.foo
+    assert s.dumps(s.api.bar(y=1), backend=backend) == u32(base["bar"].id) + i32(1)

@@ -3,7 +3,7 @@
 # these names and signatures against the running package.
 from collections.abc import Iterator
 from types import ModuleType
-from typing import Any, TypeVar, Union, overload
+from typing import Any, Literal, TypeVar, Union, overload
 
 from tlfast import schemas as schemas
 from tlfast._api import api as api
@@ -53,13 +53,16 @@ class TLSchemaWarning(UserWarning): ...
 class Schema:
     layer: int | None
     base: Schema | None
+    dialect: Literal["telegram", "ton"]
     def __init__(self, records: Any, layer: int | None = None, builtins: Any = (),
                  base: Schema | None = None, key: Any = None, module: str | None = None,
-                 binding: Any = None) -> None: ...
+                 binding: Any = None, dialect: Literal["telegram", "ton"] | None = None) -> None: ...
     @classmethod
-    def from_text(cls, text: str, base: Schema | None = None) -> Schema: ...
+    def from_text(cls, text: str, base: Schema | None = None,
+                  dialect: Literal["telegram", "ton"] | None = None) -> Schema: ...
     @classmethod
-    def from_file(cls, path: str | Any, base: Schema | None = None) -> Schema: ...
+    def from_file(cls, path: str | Any, base: Schema | None = None,
+                  dialect: Literal["telegram", "ton"] | None = None) -> Schema: ...
     @property
     def api(self) -> Any: ...
     @property

@@ -157,6 +157,10 @@ def _parser():
     t.add_argument("--bundled", action="store_true",
                    help="the stubs of the bundled schemas (tlfast/_api.pyi, tlfast/_mtproto.pyi)")
     t.set_defaults(run=cmd_stubs)
+    for command in (d, e, s, t):
+        command.add_argument("--dialect", choices=("telegram", "ton"), default="telegram",
+                             help="the TL dialect of the schema files given (default telegram; "
+                             "ton: The Open Network's lite_api, ton_api, tonlib_api)")
     return p
 
 
@@ -201,9 +205,9 @@ def _check_writable(path):
 _labels = {}  # id(schema) -> how to name it in output
 
 
-def _load_schema(path):
-    """A Schema from a .tl file (or ``telethon:``, the layer of the installed Telethon,
-    rebuilt from its classes), with one-line errors."""
+def _load_schema(path, dialect="telegram"):
+    """A Schema from a .tl file in ``dialect`` (or ``telethon:``, the layer of the installed
+    Telethon, rebuilt from its classes), with one-line errors."""
     from .schema import Schema, TLSchemaError
 
     if path == "telethon:":
@@ -214,7 +218,7 @@ def _load_schema(path):
         except ImportError as exc:
             raise CLIError(f"telethon: is Telethon's layer, but Telethon is not installed ({exc})") from None
     try:
-        schema = Schema.from_file(path)
+        schema = Schema.from_file(path, dialect=dialect)
         _labels[id(schema)] = f"schema {path}"
         return schema
     except OSError as exc:
@@ -225,10 +229,10 @@ def _load_schema(path):
         raise CLIError(f"{path}: {exc}") from None
 
 
-def _schemas(path):
+def _schemas(path, dialect="telegram"):
     """The schemas to search: [--schema FILE] or the bundled [api, mtproto]."""
     if path:
-        return [_load_schema(path)]
+        return [_load_schema(path, dialect)]
     from . import schemas
 
     _labels[id(schemas.api)] = "bundled api schema"
@@ -362,7 +366,7 @@ def cmd_decode(args):
     from . import TLDecodeError, TLError
 
     data = _read_input_bytes(args)
-    schema_list = _schemas(args.schema)
+    schema_list = _schemas(args.schema, args.dialect)
     try:
         if args.result_of:
             if args.type:
@@ -486,7 +490,7 @@ def cmd_encode(args):
         raise CLIError('the JSON object has no "_" key naming the constructor')
     try:
         if args.schema:
-            schema = _schemas(args.schema)[0]
+            schema = _schemas(args.schema, args.dialect)[0]
             data = schema.dumps(_from_json(doc, schema.from_dict, args.type), args.type)
         else:
             import tlfast
@@ -508,10 +512,10 @@ def cmd_schema(args):
     if args.diff:
         if args.name or args.schema:
             raise CLIError("--diff takes two files and nothing else")
-        return schema_diff(*args.diff)
+        return schema_diff(*args.diff, dialect=args.dialect)
     if not args.name:
         raise CLIError("give a name or 0xID to show, or --diff OLD.tl NEW.tl")
-    schema_list = _schemas(args.schema)
+    schema_list = _schemas(args.schema, args.dialect)
     if _parse_id(args.name) is None and not any(args.name in s for s in schema_list):
         for s in schema_list:
             if args.name in s.types:
@@ -571,6 +575,8 @@ def _show_definition(schema, d, schema_list=()):
                 others = [n for n in sharing[(p.flag, p.bit)] if n != p.name]
                 if others:
                     note += f" (bit shared with {', '.join(others)})"
+            elif p.type.name == "#" and schema.dialect == "ton":
+                note = "flags word (given or 0; its fields' bits set on encode)"
             elif p.type.name == "#":
                 note = "flags word (computed on encode)"
             else:
@@ -601,8 +607,8 @@ def _param_key(p):
     return str(p)
 
 
-def schema_diff(old_path, new_path):
-    old, new = _load_schema(old_path), _load_schema(new_path)
+def schema_diff(old_path, new_path, dialect="telegram"):
+    old, new = _load_schema(old_path, dialect), _load_schema(new_path, dialect)
     old_defs = {d.name: d for d in old}
     new_defs = {d.name: d for d in new}
     out = [f"--- {old_path} (layer {old.layer}, {len(old)} definitions)",
@@ -682,7 +688,9 @@ def cmd_stubs(args):
         if not name.isidentifier():
             raise CLIError(f"{name!r} is not a Python module name; give --name")
         how = f" {os.path.basename(args.schema)} -o DIR" + (f" --name {args.name}" if args.name else "")
-        schema = _load_schema(args.schema)
+        if args.dialect != "telegram":
+            how += f" --dialect {args.dialect}"
+        schema = _load_schema(args.schema, args.dialect)
         try:
             texts = {name + ".pyi": _stubgen.generate(
                 schema, f"the schema {os.path.basename(args.schema)}", how)}

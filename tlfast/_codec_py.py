@@ -395,6 +395,8 @@ def _interpret_ctor(r, plan, depth):
             k = f.kind
             if k == PL.FLAGS:
                 flags[i] = r.read_uint()
+                if f.slot >= 0:  # a stored word (the "ton" dialect): kept as read
+                    _setattr(obj, f.attr, flags[i])
             elif k == PL.TRUE:
                 _setattr(obj, f.attr, True)
             elif k == PL.BODY_LEN:

@@ -250,9 +250,11 @@ class CtorPlan:
         return f"<CtorPlan {self.name}#{self.id:08x}>"
 
 
-def compile_ctor(plan, definition, resolve, attrs=None):
+def compile_ctor(plan, definition, resolve, attrs=None, keep_words=False):
     """Fill ``plan`` from ``definition``; ``resolve(TypeExpr, generics)`` gives TypePlans.
-    ``attrs`` names the stored fields (a host's attributes, HostBinding.classes)."""
+    ``attrs`` names the stored fields (a host's attributes, HostBinding.classes).
+    ``keep_words`` (the "ton" dialect): each flags word is also a stored field, its value
+    kept on decode and given on encode (see ``kept_word``)."""
     fields = []
     index_of = {}
     slot = 0
@@ -276,7 +278,7 @@ def compile_ctor(plan, definition, resolve, attrs=None):
         else:
             tplan = resolve(p.type, generics)
             kind = tplan.kind
-        stored = kind not in (FLAGS, BODY_LEN)
+        stored = kind != BODY_LEN and (kind != FLAGS or keep_words and attrs is None)
         attr = attrs[slot] if attrs is not None and stored else attr_name(p.name)
         fields.append(FieldPlan(p.name, attr, kind, tplan, cond, p.bit, slot if stored else -1))
         index_of[p.name] = len(fields) - 1
@@ -286,7 +288,7 @@ def compile_ctor(plan, definition, resolve, attrs=None):
     plan.defaults = {
         f.attr: (False if f.kind == TRUE else None) if f.flag >= 0 else 0
         for f in fields
-        if f.slot >= 0 and (f.flag >= 0 or f.kind == UINT and f.type.text == "#")
+        if f.slot >= 0 and (f.flag >= 0 or f.kind in (UINT, FLAGS) and f.type.text == "#")
     }
     plan.flag_fields = tuple(i for i, f in enumerate(fields) if f.kind == FLAGS)
     groups = {}
@@ -314,8 +316,11 @@ def _is_mtproto_message(d):
 
 def flags_from_values(plan, values):
     """Compute every flags word of ``plan`` from the field values (list by field index,
-    None where absent) and enforce shared-bit groups. Returns {field index: word}."""
-    words = {i: 0 for i in plan.flag_fields}
+    None where absent) and enforce shared-bit groups. Returns {field index: word}. A
+    stored flags word (``compile_ctor``'s ``keep_words``) starts from its given value."""
+    fields = plan.fields
+    words = {i: kept_word(plan, i, values[i]) if fields[i].slot >= 0 else 0
+             for i in plan.flag_fields}
     lenient = plan.lenient
     for i, f in enumerate(plan.fields):
         if f.flag >= 0:
@@ -338,6 +343,20 @@ def flags_from_values(plan, values):
             if missing:
                 raise shared_bit_error(plan, flag, bit, names, missing)
     return words
+
+
+def kept_word(plan, i, value):
+    """The start of flags word ``i`` of ``plan`` when the caller gives it (the "ton"
+    dialect): ``value`` (a '#', 0..2**32-1) with the bits of the fields that depend on the
+    word cleared; the fields present set theirs again. Bits no field uses stay as given."""
+    try:
+        word = P.check_int(P.UINT_RANGE, value)
+    except TLEncodeError as exc:
+        raise exc._add_path("." + plan.fields[i].name)
+    for f in plan.fields:
+        if f.flag == i:
+            word &= ~(1 << f.bit)
+    return word
 
 
 def shared_bit_error(plan, flag, bit, names, missing):

@@ -147,7 +147,8 @@ def _function(ns, signature, head, body, tail):
 
 def _store(f, i, expr, ns, t):
     if f.kind == PL.FLAGS:
-        return f"fl{i} = {expr}"
+        # A stored word (the "ton" dialect) is also the object's, as read.
+        return f"fl{i} = {expr}" + (f"; o.{f.attr} = fl{i}" if f.slot >= 0 else "")
     if f.convert is not None:
         ns[f"C{i}"] = f.convert.decode
         return f"{t} = C{i}({expr})"
@@ -242,7 +243,8 @@ def make_encoder(plan, engine):
                      else f"    raise P.falsy_refused({f.name!r})")
     # flags words from presence, then shared-bit groups: the same order as flags_from_values
     for w in plan.flag_fields:
-        emit(f"fl{w} = 0")
+        # A stored word (the "ton" dialect) starts from the caller's value.
+        emit(f"fl{w} = PL.kept_word(PLAN, {w}, a{w})" if fields[w].slot >= 0 else f"fl{w} = 0")
     lenient = plan.lenient
     for i, f in enumerate(fields):
         if f.flag < 0:

@@ -42,7 +42,7 @@ schema: Schema
 """
 
 _SCALARS = {
-    PL.INT: "_int", PL.UINT: "_int", PL.LONG: "_int", PL.INT128: "_int", PL.INT256: "_int",
+    PL.INT: "_int", PL.UINT: "_int", PL.FLAGS: "_int", PL.LONG: "_int", PL.INT128: "_int", PL.INT256: "_int",
     PL.DOUBLE: "_float", PL.BOOL: "_bool", PL.TRUE: "_bool", PL.BYTES: "_bytes",
     PL.STRING: "_str",
 }

@@ -18,7 +18,8 @@ import zlib
 
 from .errors import TLError
 
-__all__ = ["TLSchemaError", "TypeExpr", "Param", "Definition", "parse", "parse_type", "compute_id"]
+__all__ = ["TLSchemaError", "TypeExpr", "Param", "Definition", "parse", "parse_type", "compute_id",
+           "DIALECTS"]
 
 
 class TLSchemaError(TLError):
@@ -43,6 +44,27 @@ KNOWN_ID_EXCEPTIONS = frozenset(
 BUILTIN_NAMES = frozenset(
     {"int", "long", "double", "string", "bytes", "int128", "int256", "vector", "Vector"}
 )
+
+# The dialects of TL a schema may be written in (Schema.from_text's ``dialect``):
+# - "telegram": Telegram's API and MTProto. Ids by Telegram's rule (compute_id: `bytes` read
+#   as `string`, `flags.N?true` params left out); a '#' word that fields depend on is
+#   derived from the fields present.
+# - "ton": The Open Network's lite_api, ton_api and tonlib_api. Ids by the CRC32 of the
+#   declaration as written (`bytes` and `?true` params kept), what TON's own tl-parser
+#   computes; a '#' word is a field its caller may set (bits no field uses, such as
+#   liteServer.lookupBlock's mode 1, "by seqno"), the bits of the fields that depend on it
+#   still set or cleared by which of them are present; tonlib's `int32 = Int32;`,
+#   `int53`, `int64`, `secureString`, `secureBytes` are primitives (TON_PRIMITIVES).
+DIALECTS = ("telegram", "ton")
+TON_PRIMITIVES = {"int32": "int", "int53": "long", "int64": "long", "secureString": "string",
+                  "secureBytes": "bytes"}
+_TON_BUILTIN_NAMES = BUILTIN_NAMES | frozenset(TON_PRIMITIVES)
+
+
+def check_dialect(dialect):
+    if dialect not in DIALECTS:
+        raise ValueError(f"unknown TL dialect {dialect!r} (known: {', '.join(DIALECTS)})")
+    return dialect
 
 
 class TypeExpr:
@@ -143,9 +165,9 @@ class Definition:
 _LAYER = re.compile(r"//\s*LAYER\s+(\d+)")
 _COMMENT = re.compile(r"//[^\n]*|/\*.*?\*/", re.S)
 _SECTION = re.compile(r"---\s*(\w+)\s*---")
-_NAME = re.compile(r"([A-Za-z_][\w]*(?:\.[A-Za-z_]\w*)?)(?:#([0-9a-fA-F]{1,8}))?$")
+_NAME = re.compile(r"([A-Za-z_][\w]*(?:\.[A-Za-z_]\w*)*)(?:#([0-9a-fA-F]{1,8}))?$")
 _PARAM = re.compile(r"([A-Za-z_]\w*):(?:([A-Za-z_]\w*)\.(\d+)\?)?(.+)$")
-_IDENT = re.compile(r"[A-Za-z_][\w]*(?:\.[A-Za-z_]\w*)?")
+_IDENT = re.compile(r"[A-Za-z_][\w]*(?:\.[A-Za-z_]\w*)*")
 
 
 def _blank(match):
@@ -153,10 +175,12 @@ def _blank(match):
     return re.sub(r"[^\n]", " ", match.group())
 
 
-def parse(text):
+def parse(text, dialect="telegram"):
     """Parse schema text. Returns (definitions in order, layer or None, builtins), where
     builtins are the Definitions (``is_builtin``) of the wire format's own declarations
-    (``int ? = Int;``, ``bytes = Bytes;``): they have ids but are not objects."""
+    (``int ? = Int;``, ``bytes = Bytes;``): they have ids but are not objects. ``dialect``
+    (DIALECTS) sets the id rule and which names are built in."""
+    check_dialect(dialect)
     layers = _LAYER.findall(text)
     layer = int(layers[-1]) if layers else None
     clean = _COMMENT.sub(_blank, text)
@@ -188,7 +212,7 @@ def parse(text):
             if semi < 0:
                 raise _syntax_error(text, pos + last + _lead(body), "declaration without a closing ';'")
             start = pos + last + _lead(body)
-            d = _parse_declaration(body.strip(), is_function, text, start, lines)
+            d = _parse_declaration(body.strip(), is_function, text, start, lines, dialect)
             (builtins if d.is_builtin else defs).append(d)
         pos = chunk_end + 1
     return defs, layer, builtins
@@ -236,7 +260,7 @@ def _tokens(body):
     return out
 
 
-def _parse_declaration(body, is_function, text, start, lines):
+def _parse_declaration(body, is_function, text, start, lines, dialect="telegram"):
     if not body.isascii():
         # TL names and types are ASCII (the id is the CRC32 of the ASCII text); Python's
         # \w would otherwise let other letters through into names.
@@ -258,7 +282,8 @@ def _parse_declaration(body, is_function, text, start, lines):
     # Built-in pseudo declarations: `int ? = Int`, `vector {t:Type} # [ t ] = Vector t`,
     # `int128 4*[ int ] = Int128`. The wire format defines their encoding itself, so their
     # params (`?`, repetitions) are not kept; their generics, result type and id are.
-    builtin = name in BUILTIN_NAMES or "?" in words[1:eq] or any("[" in w for w in words[1:eq])
+    builtin = (name in (_TON_BUILTIN_NAMES if dialect == "ton" else BUILTIN_NAMES)
+               or "?" in words[1:eq] or any("[" in w for w in words[1:eq]))
 
     params, generics = [], []
     flag_names = set()
@@ -322,7 +347,7 @@ def _parse_declaration(body, is_function, text, start, lines):
         is_function = True
         result = TypeExpr(result.name, result.args, result.bare)
 
-    computed = compute_id(body)
+    computed = compute_id(body, dialect)
     declared = int(hex_id, 16) if hex_id else None
     line = lines.line(start) if lines is not None else 1
     return Definition(
@@ -421,14 +446,19 @@ _OWN_BYTES = re.compile(r"(?<=[:?])bytes(?=\s|$)")
 _DROP_ID = re.compile(r"^(\S+?)#[0-9a-fA-F]*")
 
 
-def compute_id(declaration):
+def compute_id(declaration, dialect="telegram"):
     """The constructor id by the rule in docs/tl-format.md §9 (what Telethon, grammers and
     mtcute infer): drop the id and every ``x:flags.N?true`` param, ``bytes``->``string``
-    where it is a param's own type, ``<``->space, remove ``> ( ) { } %``, CRC32."""
+    where it is a param's own type, ``<``->space, remove ``> ( ) { } %``, CRC32.
+
+    The "ton" dialect keeps the ``?true`` params and ``bytes`` as written: what TON's
+    tl-parser computes (checked against the ids in TON's own .tlo files, all 875
+    declarations of lite_api, ton_api and tonlib_api at ton-blockchain/ton b304b1c7)."""
     text = " ".join(declaration.replace(";", " ").split())
     text = _DROP_ID.sub(r"\1", text)
-    text = _TRUE_PARAM.sub("", text)
-    text = _OWN_BYTES.sub("string", text)
+    if dialect != "ton":
+        text = _TRUE_PARAM.sub("", text)
+        text = _OWN_BYTES.sub("string", text)
     text = text.replace("<", " ")
     for c in ">(){}%":
         text = text.replace(c, "")
@@ -436,8 +466,8 @@ def compute_id(declaration):
     return zlib.crc32(text.encode("ascii")) & 0xFFFFFFFF
 
 
-def parse_one(source, is_function, line):
+def parse_one(source, is_function, line, dialect="telegram"):
     """Re-parse one declaration (as kept in ``Definition.source``)."""
-    d = _parse_declaration(source, is_function, source, 0, None)
+    d = _parse_declaration(source, is_function, source, 0, None, dialect)
     d.line = line
     return d

@@ -22,6 +22,8 @@ from ._model import TLFunction, make_class, make_type_class
 from ._primitives import GZIP_PACKED, inflate
 from ._tlparse import (
     KNOWN_ID_EXCEPTIONS,
+    TON_PRIMITIVES,
+    check_dialect,
     Definition,
     TLSchemaError,
     TypeExpr,
@@ -51,15 +53,40 @@ def _compact(d):
             d.is_function, d.line)
 
 
-def _expand(rec):
-    return parse_one(rec[_SOURCE], rec[_IS_FUNCTION], rec[_LINE])
+def _expand(rec, dialect="telegram"):
+    return parse_one(rec[_SOURCE], rec[_IS_FUNCTION], rec[_LINE], dialect)
+
+
+# The names of "any object" types besides Object in each dialect: TON declares `object ? =
+# Object;` and `function ? = Function;` and uses `object`, `function` and `Function` as
+# types (testObject, tonlib's withBlock).
+_ANY_FUNCTION = PL.BoxedType("Function", None, True)
+_ANY = {
+    "telegram": {},
+    "ton": {"object": PL.ANY_OBJECT, "function": _ANY_FUNCTION, "Function": _ANY_FUNCTION},
+}
+
+# The primitive types of each dialect (tlfast._tlparse.DIALECTS): tonlib's `int32 = Int32;`
+# and the like name primitives in TON's.
+_PRIMITIVES = {
+    "telegram": PL.PRIMITIVE_KINDS,
+    "ton": {**PL.PRIMITIVE_KINDS, **{k: PL.PRIMITIVE_KINDS[v] for k, v in TON_PRIMITIVES.items()}},
+}
 
 
 class Schema:
     """A TL schema: constructors, functions and types, with their classes and codecs."""
 
     def __init__(self, records, layer=None, builtins=(), base=None, key=None, module=None,
-                 binding=None):
+                 binding=None, dialect=None):
+        if dialect is None:
+            dialect = base.dialect if base is not None else "telegram"
+        check_dialect(dialect)
+        if base is not None and base.dialect != dialect:
+            raise TLSchemaError(f"a {dialect!r} schema cannot extend a {base.dialect!r} one")
+        self.dialect = dialect  # the TL dialect the text is written in (_tlparse.DIALECTS)
+        self._primitives = _PRIMITIVES[dialect]
+        self._any = _ANY[dialect]
         # Constructors and functions (objects) in _records; the wire format's own
         # declarations (`int ? = Int`, `vector ...`) in _builtin_records: they are looked up
         # by name and id like the others, but have no class or plan.
@@ -73,6 +100,15 @@ class Schema:
             self._builtin_records[rec[0]] = rec
         self.layer = layer if layer is not None else (base.layer if base is not None else None)
         self.base = base
+        # MTProto beside an API layer (``base=tlfast.schemas.mtproto``): two namespaces on the
+        # wire. The base's definitions the text leaves alone stay the base's (plans, classes,
+        # types), so MTProto's msg_container holds MTProto's bare `message` even though the
+        # API's `message` takes the name here; ids only the base has decode as the base's.
+        # On top of such a pairing (an API patch), the pairing is with MTProto's schema
+        # itself: the API definitions merge as usual.
+        self._service = None
+        if base is not None and not any(rec[_NAME] == "msg_container" for rec in records):
+            self._service = base._service or (base if _is_service(base) else None)
         self._key = key
         self._module = module or "tlfast.schemas.custom"
         self._binding = binding  # PL.HostBinding: plans build a host's classes (adapters)
@@ -94,18 +130,27 @@ class Schema:
 
     # construction ---------------------------------------------------------------------
     @classmethod
-    def from_text(cls, text, base=None):
-        """Parse TL ``text``; with ``base``, its definitions first, later ones winning."""
-        defs, layer, builtins = parse(text)
-        schema = cls([_compact(d) for d in defs], layer, [_compact(d) for d in builtins], base)
-        schema._key = ("text", text, base._pickle_key() if base is not None else None)
+    def from_text(cls, text, base=None, dialect=None):
+        """Parse TL ``text``; with ``base``, its definitions first, later ones winning.
+
+        ``dialect``: ``"telegram"`` (the default) or ``"ton"`` (The Open Network's
+        lite_api, ton_api, tonlib_api: TON's id rule, '#' words the caller may set,
+        tonlib's ``int53`` and the like as primitives); see tlfast._tlparse.DIALECTS. With
+        a ``base``, the base's dialect unless given."""
+        if dialect is None:
+            dialect = base.dialect if base is not None else "telegram"
+        defs, layer, builtins = parse(text, check_dialect(dialect))
+        schema = cls([_compact(d) for d in defs], layer, [_compact(d) for d in builtins], base,
+                     dialect=dialect)
+        schema._key = ("text", text, base._pickle_key() if base is not None else None, dialect)
         _from_key_cache[schema._key] = schema  # unpickling in this process finds it
         return schema
 
     @classmethod
-    def from_file(cls, path, base=None):
+    def from_file(cls, path, base=None, dialect=None):
+        """``from_text`` of the file at ``path`` (UTF-8)."""
         with open(path, encoding="utf-8") as f:
-            return cls.from_text(f.read(), base)
+            return cls.from_text(f.read(), base, dialect)
 
     # lookups --------------------------------------------------------------------------
     def __getitem__(self, key):
@@ -113,6 +158,8 @@ class Schema:
         declarations (``"vector"``, ``0x1cb5c415``) too."""
         if isinstance(key, int) and not isinstance(key, bool):
             name = self._by_id.get(key & 0xFFFFFFFF)
+            if name is None and self._service is not None and key in self._service:
+                return self._service[key]  # an id only MTProto beside it has (its `message`)
             if name is None:
                 raise KeyError(f"no constructor or function with id 0x{key & 0xFFFFFFFF:08x}")
             return self._definition(name)
@@ -128,7 +175,8 @@ class Schema:
 
     def __contains__(self, key):
         if isinstance(key, int):
-            return (key & 0xFFFFFFFF) in self._by_id
+            return (key & 0xFFFFFFFF) in self._by_id or (
+                self._service is not None and key in self._service)
         return key in self._records or key in self._builtin_records
 
     def __iter__(self):
@@ -146,7 +194,7 @@ class Schema:
         d = self._defs.get(name)
         if d is None:
             rec = self._records.get(name) or self._builtin_records[name]
-            d = self._defs[name] = _expand(rec)
+            d = self._defs[name] = _expand(rec, self.dialect)
         return d
 
     @property
@@ -185,7 +233,7 @@ class Schema:
 
     def _undefined_in(self, texpr, generics):
         name = texpr.name
-        if name in generics or name == "Object" or name in PL.PRIMITIVE_KINDS:
+        if name in generics or name == "Object" or name in self._primitives or name in self._any:
             return
         if name in ("Vector", "vector"):
             for arg in texpr.args:
@@ -222,6 +270,10 @@ class Schema:
         return IdStats(len(declared), sum(1 for a, b in declared if a == b))
 
     def _warn_mismatches(self):
+        if self.dialect == "ton":
+            # TON declares an id where it kept one across a change (liteServer.transactionId,
+            # db.block.info): the declared id is the one its own tools use.
+            return
         odd = [r[_NAME] for r in self._records.values()
                if r[_DECLARED] is not None and r[_DECLARED] != r[_COMPUTED]
                and r[_NAME] not in KNOWN_ID_EXCEPTIONS]
@@ -246,6 +298,10 @@ class Schema:
 
     def _type_class(self, type_name):
         cls = self._type_classes.get(type_name)
+        if cls is None and self._service is not None and type_name in self._service.types:
+            svc = self._service
+            if all(self._records.get(c) is svc._records.get(c) for c in self.types.get(type_name, ())):
+                cls = self._type_classes[type_name] = svc._type_class(type_name)
         if cls is None:
             with self._lock:
                 cls = self._type_classes.get(type_name)
@@ -257,6 +313,9 @@ class Schema:
         plan = self._plans.get(name)  # only finished plans are ever in here
         if plan is not None:
             return plan
+        svc = self._service
+        if svc is not None and name in svc._records and self._records.get(name) is svc._records[name]:
+            return svc._plan(name)  # MTProto's, as the base compiles it
         with self._lock:
             plan = self._plans.get(name) or self._building.get(name)
             if plan is None:
@@ -277,7 +336,7 @@ class Schema:
                 plan.cls = bound[0]
                 self._plans[name] = plan
                 return plan
-            PL.compile_ctor(plan, d, self._resolve)
+            PL.compile_ctor(plan, d, self._resolve, keep_words=self.dialect == "ton")
             attrs = [(f.attr, f.name) for f in plan.fields if f.slot >= 0]
             _check_attrs(d, attrs)
             base = TLFunction if d.is_function else self._type_class(str(d.type))
@@ -293,6 +352,8 @@ class Schema:
 
     def _plan_by_id(self, cid):
         name = self._by_id.get(cid)
+        if name is None and self._service is not None:
+            return self._service._plan_by_id(cid)
         return None if name is None or name not in self._records else self._plan(name)
 
     # type resolution ----------------------------------------------------------------
@@ -327,7 +388,10 @@ class Schema:
             raise TLSchemaError(f"type {text} has arguments but is not a Vector")
         if name == "Object":
             return PL.TypePlan(PL.OBJECT, boxed=PL.ANY_OBJECT, text=text)
-        kind = PL.PRIMITIVE_KINDS.get(name)
+        boxed = self._any.get(name)
+        if boxed is not None:
+            return PL.TypePlan(PL.OBJECT, boxed=boxed, text=text)
+        kind = self._primitives.get(name)
         if kind is not None:
             return PL.TypePlan(kind, text=text)
         short = name.rpartition(".")[2]
@@ -413,6 +477,15 @@ class Schema:
         if self._key is None:
             raise TypeError("this schema cannot be pickled")
         return self._key
+
+
+def _is_service(schema):
+    """Whether ``schema`` is MTProto's (bundled or a copy): a base an API layer is paired
+    with, not merged into (see Schema.__init__)."""
+    if schema is None:
+        return False
+    rec = schema._records.get("msg_container")
+    return rec is not None and rec[_ID] == 0x73F1F8DC and "rpc_result" in schema._records
 
 
 def _check_attrs(d, attrs):
@@ -551,5 +624,5 @@ def _schema_from_pickle_key(key):
     schema = _from_key_cache.get(key)
     if schema is None:
         base = _schema_from_pickle_key(key[2]) if key[2] is not None else None
-        schema = _from_key_cache[key] = Schema.from_text(key[1], base)
+        schema = _from_key_cache[key] = Schema.from_text(key[1], base, key[3])
     return schema

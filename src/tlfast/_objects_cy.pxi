@@ -377,6 +377,8 @@ cdef class CyCtor:
     cdef bint lenient         # the host's lenient encode rules (PL.CtorPlan.lenient)
     cdef bint plain           # encode: slots, no host rules, at most 64 fields (_gather_plain)
     cdef bint direct          # plain, and every field written as it is (_write_direct)
+    cdef bint keeps_words     # a flags word is a stored field ("ton" dialect): encode
+                              # derives the words in Python (PL.flags_from_values)
     cdef tlf_group* groups
     cdef Py_ssize_t ngroups
     cdef Py_ssize_t* group_members
@@ -554,7 +556,8 @@ cdef CyCtor _build_ctor(object plan):
             c._keep.append(sub)
             fc.sub = <PyObject*>sub
     c.nwords = len(word_of)
-    c.plain = (c.build == PL.SLOTS and not c.lenient and c.n <= 64
+    c.keeps_words = any(f.kind == K_FLAGS and f.slot >= 0 for f in fields)
+    c.plain = (c.build == PL.SLOTS and not c.lenient and c.n <= 64 and not c.keeps_words
                and not any(c.fields[i].falsy for i in range(c.n)))
     c.direct = c.plain and all(
         c.fields[i].word < 0 and c.fields[i].offset >= 0 and c.fields[i].conv == NULL
@@ -932,6 +935,8 @@ cdef object _read_ctor_body(Reader r, CyCtor c, Py_ssize_t depth):
                 tlf_set(obj, f.offset, _rint64(r))
             elif k == K_FLAGS:
                 words[f.word_out] = _ruint32(r)
+                if f.offset >= 0:  # a stored word ("ton" dialect): kept as read
+                    tlf_set(obj, f.offset, words[f.word_out])
             elif k == K_STRING:
                 data = _rbytes(r, &size)
                 tlf_set(obj, f.offset, tlf_decode_string(data, size))
@@ -1351,7 +1356,7 @@ cdef int _gather(CyCtor c, object obj, PyObject** vals, PyObject** held, Py_ssiz
         for i in range(c.n):
             if c.fields[i].falsy and vals[i] != TLF_PY_NONE and _is_empty(vals[i]):
                 vals[i] = _falsy(c, i)  # (the value stays held: released with the others)
-        return _flags(c, vals, words)
+        return _flags(c, vals, words) and not c.keeps_words
     if c.nwords:
         memset(words, 0, c.nwords * sizeof(uint32_t))
     cdef bint ok = True
@@ -1380,7 +1385,7 @@ cdef int _gather(CyCtor c, object obj, PyObject** vals, PyObject** held, Py_ssiz
             if f.kind == K_TRUE:
                 ok = False
             words[f.word] |= f.mask
-    if not ok:
+    if not ok or c.keeps_words:
         return 0
     return _groups_complete(c, vals, words)
 
