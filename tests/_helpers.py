@@ -373,3 +373,22 @@ def doc_anchors(path):
     with open(path, encoding="utf-8") as f:
         headings = [line.lstrip("#") for line in f if line.startswith("#")]
     return [re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in headings]
+
+
+def held_bytes(decode, data, n=3):
+    """Bytes that ``n`` values ``decode(data)`` made hold, per value (tracemalloc, after a
+    collection; a first decode outside the count fills the caches)."""
+    import gc
+    import tracemalloc
+
+    decode(data)
+    gc.collect()
+    tracemalloc.start()
+    try:
+        keep = [decode(data) for _ in range(n)]
+        gc.collect()
+        held = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    del keep
+    return held / n

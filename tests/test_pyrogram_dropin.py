@@ -297,6 +297,19 @@ def test_collections_during_a_decode_never_meet_what_it_made(host, payload, inst
             assert [n for n in seen if 0 < n < len(made)]
 
 
+def test_decoded_response_holds_what_the_host_does(host, backend, payload):
+    """A bot that keeps what it received pays no memory for the drop-in (tracemalloc, the
+    payload decoded three times, after a collection)."""
+    tp.uninstall()
+    stock = H.held_bytes(lambda b: host_read(host, b, tail=b"")[0], payload)
+    host.install(backend)
+    try:
+        mine = H.held_bytes(lambda b: host_read(host, b, tail=b"")[0], payload)
+    finally:
+        tp.uninstall()
+    assert mine <= 1.03 * stock + 256, f"{mine:.0f} B held, stock {stock:.0f} B"
+
+
 def test_install_reports_the_host(host, installed, peers_required):
     rep = tp.report()
     assert tp.installed()
