@@ -1,0 +1,81 @@
+"""Pointing real clients at a test server: its RSA key and its address, nothing else.
+
+A client refuses a server whose RSA key it does not know, and each client keeps the keys
+it trusts in a module-level table: these helpers add the test key there (the real keys
+stay; the test key, generated for the test, opens nothing but this server). The address
+goes where each client takes it from: Telethon's session (``session.set_dc``), kurigram's
+``connection_factory`` (its sessions and key exchange all build their connections
+through it), older Pyrogram's DataCenter table.
+
+May use: nothing.
+"""
+
+
+def _key_and_port(server):
+    server = getattr(server, "server", server)  # a ServerThread
+    return server.rsa_key, server.port, server.dc_id
+
+
+def trust_in_telethon(server):
+    """Telethon accepts ``server``'s test RSA key from now on (in this process)."""
+    import rsa
+    from telethon.crypto import rsa as telethon_rsa
+
+    key, _, _ = _key_and_port(server)
+    telethon_rsa._server_keys[key.fingerprint] = (rsa.PublicKey(key.n, key.e), False)
+
+
+def telethon_client(server, *, session=None, api_id=1, api_hash="tlfast-testing", **kwargs):
+    """A ``telethon.TelegramClient`` for ``server``: an in-memory session (unless one is
+    given) whose data centre is the server's 127.0.0.1 address. Not connected yet."""
+    from telethon import TelegramClient
+    from telethon.sessions import MemorySession
+
+    trust_in_telethon(server)
+    _, port, dc_id = _key_and_port(server)
+    session = session if session is not None else MemorySession()
+    session.set_dc(dc_id, "127.0.0.1", port)
+    return TelegramClient(session, api_id, api_hash, **kwargs)
+
+
+def trust_in_pyrogram(server):
+    """Pyrogram (any of the family) accepts ``server``'s test RSA key from now on."""
+    from pyrogram.crypto import rsa as pyrogram_rsa
+
+    key, _, _ = _key_and_port(server)
+    pyrogram_rsa.server_public_keys[key.fingerprint] = pyrogram_rsa.PublicKey(key.n, key.e)
+
+
+def point_pyrogram(client, server):
+    """Make the Pyrogram ``client`` (not started yet) connect to ``server`` whatever data
+    centre address it had, and trust the server's key."""
+    trust_in_pyrogram(server)
+    _, port, _ = _key_and_port(server)
+    base = getattr(client, "connection_factory", None)
+    if base is None:
+        raise RuntimeError("this Pyrogram has no Client.connection_factory (kurigram has): "
+                           "use point_pyrogram_globally(server) instead")
+
+    def to_server(*args, **kwargs):
+        # every Connection is built with keyword arguments (Session.start, Auth.create)
+        kwargs["server_address"], kwargs["port"] = "127.0.0.1", port
+        return base(*args, **kwargs)
+
+    client.connection_factory = to_server
+    return client
+
+
+def pyrogram_client(server, name="tlfast-testing", *, api_id=1, api_hash="tlfast-testing",
+                    **kwargs):
+    """A ``pyrogram.Client`` (kurigram) for ``server``, with an in-memory session and no
+    updates workers' files; not started yet. Extra keyword arguments go to the Client."""
+    from pyrogram import Client
+
+    kwargs.setdefault("in_memory", True)
+    kwargs.setdefault("no_updates", False)
+    client = Client(name, api_id=api_id, api_hash=api_hash, **kwargs)
+    return point_pyrogram(client, server)
+
+
+__all__ = ["trust_in_telethon", "telethon_client", "trust_in_pyrogram", "point_pyrogram",
+           "pyrogram_client"]
