@@ -73,6 +73,10 @@ async def bot_life():
             assert time.monotonic() - t0 >= 0.9, "Telethon did not wait out FLOOD_WAIT_1"
 
             assert server.drop_connections() >= 1
+            # a request sent while the client is still reconnecting waits for the client's
+            # own request timeout (kurigram: 15 s), as it would with Telegram; the client
+            # reconnects by itself, so wait for that first
+            await L.wait_until(lambda: server.connected(bot_acc), what="the reconnection")
             sent = await bot.send_message(alice.id, "after the drop")
             out["drop"] = seen(sent)
             await server.push_messages(bot_acc, 5, sender=alice, text="again {i}")

@@ -168,6 +168,11 @@ class Server:
             conn.close()
         return n
 
+    def connected(self, account):
+        """How many live connections have a session signed in as ``account`` (a client
+        that reconnects after ``drop_connections`` shows up here again)."""
+        return len({s.conn for s in self._sessions_of(account.id)})
+
     def new_salt(self):
         """Change every auth key's server salt: each client's next message is refused with
         bad_server_salt and must be sent again under the new one."""

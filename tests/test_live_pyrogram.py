@@ -1,0 +1,137 @@
+"""kurigram 2.2.26 (the Pyrogram family, imported as ``pyrogram``) against tlfast.testing's
+server (issue 21), stock and with ``tlfast.pyrogram.install()`` on both engines.
+
+The bot's life of test_live_telethon.py in Pyrogram's terms: sign in with a bot token
+(kurigram makes its auth key on one connection, then opens another; both abridged), get
+pushed messages in a MessageHandler, send, read a chat's history, survive a FLOOD_WAIT
+(kurigram sleeps and retries below its sleep_threshold), a dropped connection (its
+session restarts) and a new server salt; an unimplemented method reaches the user's code
+as kurigram's error. What the user's code saw must be the same with the drop-in.
+"""
+
+import asyncio
+import time
+
+import pytest
+
+pyrogram = pytest.importorskip("pyrogram")
+from pyrogram import handlers, raw  # noqa: E402
+from pyrogram.errors import RPCError  # noqa: E402
+
+import tlfast.pyrogram as TP  # noqa: E402
+import tlfast.testing as T  # noqa: E402
+
+import _live as L  # noqa: E402
+
+SCHEMA = TP.schema()
+TOKEN = "4343:tlfast-live-test"
+PUSHED = 40
+HISTORY = 150
+
+
+def seen(m):
+    """What user code reads off a Pyrogram Message."""
+    return (m.id, m.text, m.from_user.id if m.from_user else None, m.chat.id,
+            bool(m.outgoing), L.entity_summary(m.entities))
+
+
+def _entity_types(m):
+    return tuple((e.type.name, e.offset, e.length) for e in m.entities or ())
+
+
+async def bot_life():
+    out = {}
+    async with T.Server(SCHEMA) as server:
+        bot_acc = server.add_bot(TOKEN, "Live bot", "live_bot")
+        alice = server.add_user("Alice", username="alice")
+        server.prepare_history(bot_acc, alice, HISTORY, seed=7)
+        client = T.pyrogram_client(server, bot_token=TOKEN)
+        got = []
+
+        async def on_message(_, message):
+            got.append(seen(message))
+
+        client.add_handler(handlers.MessageHandler(on_message))
+        await client.start()
+        try:
+            me = client.me
+            out["me"] = (me.id, me.is_bot, me.username, me.first_name, me.is_self)
+
+            await server.push_messages(bot_acc, PUSHED, sender=alice, batch=7)
+            await L.wait_until(lambda: len(got) >= PUSHED, what="the pushed messages")
+
+            # kurigram knows alice from the pushed updates (their users)
+            sent = await client.send_message(alice.id, "hello **alice**")
+            out["sent"] = seen(sent)
+
+            history = [m async for m in client.get_chat_history(alice.id, limit=120)]
+            out["history"] = [seen(m) for m in history]
+
+            server.fail("messages.sendMessage", "FLOOD_WAIT_1")
+            t0 = time.monotonic()
+            sent = await client.send_message(alice.id, "after the flood")
+            out["flood"] = (seen(sent), server.calls("messages.sendMessage"))
+            assert time.monotonic() - t0 >= 0.9, "kurigram did not wait out FLOOD_WAIT_1"
+
+            assert server.drop_connections() >= 1
+            # a request sent while the client is still reconnecting waits for the client's
+            # own request timeout (kurigram: 15 s), as it would with Telegram; the client
+            # reconnects by itself, so wait for that first
+            await L.wait_until(lambda: server.connected(bot_acc), what="the reconnection")
+            sent = await client.send_message(alice.id, "after the drop")
+            out["drop"] = seen(sent)
+            await server.push_messages(bot_acc, 5, sender=alice, text="again {i}")
+            await L.wait_until(lambda: len(got) >= PUSHED + 5, what="pushes after the drop")
+
+            server.new_salt()
+            sent = await client.send_message(alice.id, "after the salt")
+            out["salt"] = seen(sent)
+
+            try:
+                await client.invoke(raw.functions.messages.GetDialogFilters())
+            except RPCError as exc:
+                out["unimplemented"] = (exc.CODE, exc.value if hasattr(exc, "value") else None,
+                                        T.NOT_IMPLEMENTED in str(exc))
+            out["events"] = got
+            out["stats"] = (server.stats["connections abridged"] >= 3, server.stats["dropped"] >= 1,
+                            server.stats["bad_server_salt"] >= 1)
+        finally:
+            await client.stop()
+    return out
+
+
+@pytest.fixture(scope="module")
+def stock():
+    TP.uninstall()
+    return L.run(bot_life())
+
+
+@pytest.fixture
+def dropin(backend):
+    TP.uninstall()
+    TP.install(backend=backend.NAME)
+    yield TP.report()
+    TP.uninstall()
+
+
+def test_stock_bot_life(stock):
+    life = stock
+    assert life["me"] == (4343, True, "live_bot", "Live bot", True)
+    assert [e[1] for e in life["events"]] == (
+        [f"message {i}" for i in range(PUSHED)] + [f"again {i}" for i in range(5)])
+    assert all(e[2] == e[3] for e in life["events"])
+    assert life["sent"][1:5] == ("hello alice", 4343, life["sent"][3], True)
+    history = life["history"]
+    assert len(history) == 120
+    assert [m[0] for m in history] == sorted((m[0] for m in history), reverse=True)
+    assert sum(1 for m in history if m[5]) == 80  # bold "hello", 40 plain, 79 prepared
+    assert life["flood"][0][1] == "after the flood" and life["flood"][1] == 3
+    assert life["drop"][1] == "after the drop"
+    assert life["salt"][1] == "after the salt"
+    assert life["unimplemented"][0] == 400 and life["unimplemented"][2]
+    assert life["stats"] == (True, True, True)
+
+
+def test_dropin_sees_what_stock_sees(stock, dropin):
+    assert TP.installed()
+    assert L.run(bot_life()) == stock
