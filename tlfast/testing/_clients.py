@@ -7,11 +7,18 @@ goes where each client takes it from: Telethon's session (``session.set_dc``), k
 ``connection_factory`` (its sessions and key exchange all build their connections
 through it), older Pyrogram's DataCenter table.
 
-May use: nothing.
+May use: testing._serve.
 """
+
+from . import _serve
 
 
 def _key_and_port(server):
+    """(RSA key, port, DC) of a Server, a ServerThread, or a port number (a server in
+    another process, e.g. ``python -m tlfast serve``: its key is the process-independent
+    ``test_rsa_key()``)."""
+    if isinstance(server, int):
+        return _serve.test_rsa_key(), server, 2
     server = getattr(server, "server", server)  # a ServerThread
     return server.rsa_key, server.port, server.dc_id
 

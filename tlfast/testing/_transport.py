@@ -53,8 +53,11 @@ class Intermediate:
     async def read(self, reader):
         n = struct.unpack("<I", await reader.readexactly(4))[0]
         data = await reader.readexactly(_checked(n))
-        if self.padded:  # the padding is what does not fill a 4-byte word
-            data = data[:len(data) - len(data) % 4]
+        if self.padded and data[:8] != bytes(8):
+            # An encrypted message is auth_key_id (8), msg_key (16) and whole AES blocks:
+            # what goes beyond is the padding (0..15 bytes). A plain message says its own
+            # length inside, so its padding is left for that reader to ignore.
+            data = data[:len(data) - (len(data) - 24) % 16]
         return data
 
     def frame(self, payload):

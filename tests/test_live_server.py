@@ -1,0 +1,235 @@
+"""tlfast.testing's server itself (issue 21): its framings, its errors on bad input, its key,
+getDifference after a lost update, delays, and ``python -m tlfast serve`` on each engine.
+
+Clients are Telethon's (it speaks all three framings), stock: the drop-in's own live
+tests are test_live_telethon.py and test_live_pyrogram.py.
+"""
+
+import asyncio
+import os
+import struct
+import subprocess
+import sys
+import time
+
+import pytest
+
+telethon = pytest.importorskip("telethon")
+from telethon import events  # noqa: E402
+from telethon.errors import RPCError  # noqa: E402
+from telethon.network import (ConnectionTcpAbridged, ConnectionTcpFull,  # noqa: E402
+                              ConnectionTcpIntermediate)
+from telethon.tl.tlobject import TLRequest  # noqa: E402
+
+import tlfast.telethon as TT  # noqa: E402
+import tlfast.testing as T  # noqa: E402
+from tlfast.testing import _transport  # noqa: E402
+
+import _helpers as H  # noqa: E402
+import _live as L  # noqa: E402
+
+SCHEMA = TT.schema()
+TOKEN = "777:server-test"
+
+
+@pytest.fixture(autouse=True)
+def stock_telethon():
+    TT.uninstall()
+
+
+@pytest.mark.parametrize("connection, name", [
+    (ConnectionTcpFull, "full"), (ConnectionTcpIntermediate, "intermediate"),
+    (ConnectionTcpAbridged, "abridged")], ids=["full", "intermediate", "abridged"])
+def test_each_framing(connection, name):
+    async def scenario():
+        async with T.Server(SCHEMA) as server:
+            client = T.telethon_client(server, connection=connection)
+            try:
+                await client.start(bot_token=TOKEN)
+                me = await client.get_me()
+            finally:
+                await client.disconnect()
+            return me.id, dict(server.stats)
+    me_id, stats = L.run(scenario())
+    assert me_id == 777
+    assert stats[f"connections {name}"] == 1 and stats["auth_keys"] == 1
+    assert stats["new_session_created"] == 1
+
+
+async def _raw_exchange(server, data):
+    """Send ``data`` on a new connection; everything the server sends until it closes."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    writer.write(data)
+    await writer.drain()
+    got = await asyncio.wait_for(reader.read(), 10)
+    writer.close()
+    return got
+
+
+def test_garbage_is_refused_with_a_clear_reason(caplog):
+    async def scenario():
+        async with T.Server(SCHEMA) as server:
+            return await _raw_exchange(server, b"GET / HTTP/1.1\r\n\r\n")
+    assert L.run(scenario()) == b""  # closed, nothing said
+    assert "unknown framing: the first bytes 47455420" in caplog.text
+
+
+def test_unknown_auth_key_gets_404():
+    async def scenario():
+        async with T.Server(SCHEMA) as server:
+            packet = os.urandom(8) + os.urandom(16) + os.urandom(32)  # key id, msg_key, data
+            return await _raw_exchange(server, b"\xef" + bytes([len(packet) // 4]) + packet)
+    assert L.run(scenario()) == b"\x01" + struct.pack("<i", -404)  # abridged: 1 word
+
+
+def test_unknown_request_answers_a_named_rpc_error():
+    class Bogus(TLRequest):
+        CONSTRUCTOR_ID = 0x0BADC0DE
+        SUBCLASS_OF_ID = 0
+
+        def _bytes(self):
+            return struct.pack("<I", self.CONSTRUCTOR_ID)
+
+    async def scenario():
+        async with T.Server(SCHEMA) as server:
+            client = T.telethon_client(server)
+            try:
+                await client.start(bot_token=TOKEN)
+                with pytest.raises(RPCError) as info:
+                    await client(Bogus())
+                return info.value
+            finally:
+                await client.disconnect()
+    err = L.run(scenario())
+    assert (err.code, err.message) == (400, f"INPUT_METHOD_INVALID_{0x0BADC0DE}")
+
+
+def test_test_key_is_what_telethon_computes():
+    import rsa
+    from telethon.crypto import rsa as trsa
+
+    key = T.test_rsa_key()
+    assert key is T.test_rsa_key()  # one per process (and the same in every process)
+    assert T.RSAKey.generate(0).n == key.n
+    public = rsa.PublicKey.load_pkcs1(key.public_pem())
+    assert (public.n, public.e) == (key.n, key.e)
+    assert trsa._compute_fingerprint(public) == key.fingerprint
+    block = os.urandom(255)
+    assert key.decrypt_block(pow(int.from_bytes(block, "big"), key.e, key.n).to_bytes(256, "big")) == b"\0" + block
+
+
+def test_lost_update_is_fetched_with_get_difference():
+    """An update the client never got (its pts skipped) is served by getDifference."""
+    async def scenario():
+        async with T.Server(SCHEMA) as server:
+            bot_acc = server.add_bot(TOKEN)
+            alice = server.add_user("Alice")
+            client = T.telethon_client(server)
+            got = []
+
+            @client.on(events.NewMessage)
+            async def handler(event):
+                got.append(event.raw_text)
+            try:
+                await client.start(bot_token=TOKEN)
+                api = server.api
+                lost = api._message(bot_acc, alice.id, alice.id, "lost on the way", int(time.time()))
+                api._new_message_update(bot_acc, lost)  # logged, never sent
+                await server.push_messages(bot_acc, 1, sender=alice, text="pushed")
+                await L.wait_until(lambda: len(got) == 2, what="both messages")
+                return got, server.calls("updates.getDifference")
+            finally:
+                await client.disconnect()
+    got, diffs = L.run(scenario())
+    assert sorted(got) == ["lost on the way", "pushed"] and diffs >= 1
+
+
+def test_delay_and_rpc_error_codes():
+    async def scenario():
+        async with T.Server(SCHEMA) as server:
+            client = T.telethon_client(server)
+            try:
+                await client.start(bot_token=TOKEN)
+                server.delay("users.getUsers", 0.5)
+                t0 = time.monotonic()
+                await client.get_me()
+                slow = time.monotonic() - t0
+                server.fail("users.getUsers", "SOME_TEST_ERROR_7", code=403)
+                with pytest.raises(RPCError) as info:
+                    await client.get_me()
+                return slow, info.value
+            finally:
+                await client.disconnect()
+    slow, err = L.run(scenario())
+    assert slow >= 0.45
+    assert (type(err).__name__, err.code, err.message) == ("ForbiddenError", 403, "SOME_TEST_ERROR_7")
+    assert T._api.error_code_of("FLOOD_WAIT_3") == 420
+    assert T._api.error_code_of("AUTH_KEY_UNREGISTERED") == 401
+
+
+@pytest.mark.parametrize("framing", ["abridged", "intermediate", "padded", "full"])
+def test_framings_round_trip_and_refuse_broken_frames(framing):
+    def make():
+        return {"abridged": _transport.Abridged, "intermediate": _transport.Intermediate,
+                "padded": lambda: _transport.Intermediate(padded=True),
+                "full": lambda: _transport.Full(None)}[framing]()
+
+    async def scenario():
+        out = []
+        # shaped as encrypted messages (24 + 16k bytes), which padded intermediate needs
+        for size in (40, 24 + 16 * 50, 24 + 16 * 17500):
+            payload = b"\x01" + os.urandom(size - 1)
+            reader = asyncio.StreamReader()
+            reader.feed_data(make().frame(payload))
+            out.append(await make().read(reader) == payload)
+        return out
+    assert L.run(scenario()) == [True, True, True]
+
+    async def broken_crc():
+        frame = bytearray(_transport.Full(None).frame(b"abcd" * 4))
+        frame[9] ^= 1
+        reader = asyncio.StreamReader()
+        reader.feed_data(bytes(frame))
+        await _transport.Full(None).read(reader)
+    if framing == "full":
+        with pytest.raises(_transport.TransportError, match="CRC32 mismatch in frame 0"):
+            L.run(broken_crc())
+    async def oversize():
+        reader = asyncio.StreamReader()
+        reader.feed_data(b"\x7f" + (_transport.MAX_PACKET // 4 + 1).to_bytes(3, "little"))
+        await _transport.Abridged().read(reader)
+    with pytest.raises(_transport.TransportError, match="more than this server takes"):
+        L.run(oversize())
+
+
+@pytest.fixture(params=["cython", "python"])
+def serve_backend(request):
+    if request.param == "cython" and H.pure_requested():
+        pytest.skip("TLFAST_BACKEND=python: the cython server is not tested")
+    return request.param
+
+
+def test_serve_command_on_each_engine(serve_backend):
+    """``python -m tlfast serve`` in a child process on each engine; a client in this
+    process finds it by port alone (the test key is the same in every process)."""
+    env = dict(os.environ, TLFAST_BACKEND=serve_backend)
+    proc = subprocess.Popen([sys.executable, "-m", "tlfast", "serve", "--bot", TOKEN],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        first = proc.stdout.readline()
+        assert f"tlfast {serve_backend})" in first, first + proc.stderr.read()
+        port = int(first.split("127.0.0.1:")[1].split()[0])
+
+        async def scenario():
+            client = T.telethon_client(port)
+            try:
+                await client.start(bot_token=TOKEN)
+                me = await client.get_me()
+                history = await client.get_messages(await client.get_input_entity("alice"), limit=30)
+                return me.id, len(history), history.total
+            finally:
+                await client.disconnect()
+        assert L.run(scenario()) == (777, 30, 100)
+    finally:
+        proc.terminate()
+        proc.wait(10)
