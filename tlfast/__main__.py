@@ -4,8 +4,7 @@ Bad input (bad hex, an unknown name, an unreadable file, bytes that are not vali
 reported as one line on stderr with a non-zero exit status, never as a traceback; set
 TLFAST_DEBUG=1 to see the traceback of an unexpected failure.
 
-May use: tlfast, _tlparse, schema, schemas, _stubgen, _payloads, _bench, telethon, pyrogram,
-testing.
+May use: tlfast, _tlparse, schema, schemas, _stubgen, _payloads, _bench, telethon, pyrogram, testing.
 """
 
 import argparse
