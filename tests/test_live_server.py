@@ -233,3 +233,89 @@ def test_serve_command_on_each_engine(serve_backend):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_bench_live_smoke(monkeypatch, backend):
+    """``python -m tlfast bench --live``'s measurement, shortened: every row measured for
+    stock Telethon and the drop-in on this backend, and the table prints."""
+    from tlfast import _bench_live as BL
+
+    monkeypatch.setattr(BL, "CALLS", 2)
+    monkeypatch.setattr(BL, "PUSHED", 200)
+    res = BL.measure("telethon", modes=(backend.NAME,), rounds=1)  # (stock: the same path)
+    rows = {"getHistory(100), raw", "getHistory(100), client", "1000 pushed updates"}
+    assert set(res[backend.NAME]) == rows
+    assert all(len(v) == 1 and v[0] > 0 for v in res[backend.NAME].values()), res
+    assert not TT.installed()  # measure() leaves Telethon as it found it
+    for mode in ("stock", "cython", "python"):
+        res.setdefault(mode, res[backend.NAME])
+    table = BL.format_report({"telethon": res, "kurigram": "not installed"})
+    assert "getHistory(100), raw" in table and "kurigram: not installed" in table
+
+
+def test_bench_live_takes_only_quick():
+    proc = subprocess.run([sys.executable, "-m", "tlfast", "bench", "--live", "--json", "x.json"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == ("tlfast: --live takes only --quick (the other options are "
+                                   "the codec table's)")
+
+
+def test_msg_id_and_seqno_rules_as_the_client_receives_them(monkeypatch):
+    """Every message the server sends, as Telethon decrypts it: msg_ids grow within a
+    session, end in 01 for answers (rpc_result, pong, bad_server_salt) and 11 otherwise;
+    seqno is 2n+1 for content-related messages and even for the rest."""
+    from telethon.network.mtprotostate import MTProtoState
+
+    got = []
+    decrypt = MTProtoState.decrypt_message_data
+
+    def spy(self, body):
+        message = decrypt(self, body)
+        if message is not None:
+            got.append((self.id, message.msg_id, message.seq_no, type(message.obj).__name__))
+        return message
+    monkeypatch.setattr(MTProtoState, "decrypt_message_data", spy)
+
+    async def scenario():
+        async with T.Server(SCHEMA) as server:
+            bot_acc = server.add_bot(TOKEN)
+            alice = server.add_user("Alice")
+            client = T.telethon_client(server)
+            try:
+                await client.start(bot_token=TOKEN)
+                server.new_salt()
+                await client.get_me()
+                await server.push_messages(bot_acc, 3, sender=alice)
+                await client.send_message(alice.id, "hi")
+                await L.wait_until(lambda: sum(1 for g in got if g[3] == "Updates") >= 3,
+                                   what="the pushed updates")
+            finally:
+                await client.disconnect()
+    L.run(scenario())
+    answers = {"RpcResult", "Pong", "BadServerSalt", "BadMsgNotification"}
+    assert {g[3] for g in got} >= {"RpcResult", "BadServerSalt", "NewSessionCreated", "Updates"}
+    by_session = {}
+    for session, msg_id, seqno, kind in got:
+        by_session.setdefault(session, []).append((msg_id, seqno, kind))
+    for msgs in by_session.values():
+        ids = [m[0] for m in msgs]
+        assert ids == sorted(ids) and len(set(ids)) == len(ids)
+        content = 0
+        for msg_id, seqno, kind in msgs:
+            assert msg_id % 4 == (1 if kind in answers else 3), (kind, msg_id)
+            if kind in ("BadServerSalt", "BadMsgNotification", "MsgsAck"):
+                assert seqno == 2 * content, (kind, seqno)
+            else:
+                content += 1
+                assert seqno == 2 * content - 1, (kind, seqno)
+
+
+def test_full_framing_counts_its_frames():
+    async def scenario():
+        sender, receiver = _transport.Full(None), _transport.Full(None)
+        reader = asyncio.StreamReader()
+        for payload in (b"a" * 40, b"b" * 40, b"c" * 40):
+            reader.feed_data(sender.frame(payload))
+        return [await receiver.read(reader) for _ in range(3)]
+    assert L.run(scenario()) == [b"a" * 40, b"b" * 40, b"c" * 40]

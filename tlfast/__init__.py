@@ -32,7 +32,7 @@ May use: errors, _plans, _backend, _codec, schema, schemas.
 # 18  testing._serve          Server, ServerThread: start/stop, accounts, pushes, faults
 # 19  testing._clients        Telethon and Pyrogram clients pointed at a test server
 # 20  testing                 tlfast.testing: the test server's public names
-# 21  _bench                  python -m tlfast bench
+# 21  _bench, _bench_live     python -m tlfast bench (--live: real clients against tlfast.testing)
 # 22  __main__                the command line
 
 from . import _backend, _codec

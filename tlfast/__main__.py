@@ -4,7 +4,7 @@ Bad input (bad hex, an unknown name, an unreadable file, bytes that are not vali
 reported as one line on stderr with a non-zero exit status, never as a traceback; set
 TLFAST_DEBUG=1 to see the traceback of an unexpected failure.
 
-May use: tlfast, _tlparse, schema, schemas, _stubgen, _payloads, _bench, telethon, pyrogram, testing.
+May use: tlfast, _tlparse, schema, schemas, _stubgen, _payloads, _bench, _bench_live, telethon, pyrogram, testing.
 """
 
 import argparse
@@ -89,6 +89,10 @@ def _parser():
     b.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
     b.add_argument("--payload", action="append", metavar="NAME",
                    help="only this payload (repeatable); one of: " + ", ".join(_payload_names()))
+    b.add_argument("--live", action="store_true",
+                   help="instead of the codec table: real clients (Telethon, kurigram) against "
+                   "tlfast.testing's local server, stock and with the drop-in on each engine; "
+                   "client CPU per getHistory(100) and per 1000 pushed updates")
     b.add_argument("--codec", action="append", metavar="NAME",
                    help="only this codec (repeatable); one of: " + ", ".join(_codec_names()))
     b.set_defaults(run=cmd_bench)
@@ -182,6 +186,13 @@ def _payload_names():
 
 # bench ----------------------------------------------------------------------------------
 def cmd_bench(args):
+    if args.live:
+        from . import _bench_live
+
+        if args.payload or args.codec or args.json or args.markdown or args.no_gc:
+            raise CLIError("--live takes only --quick (the other options are the codec table's)")
+        return _bench_live.main(rounds=2 if args.quick else _bench_live.ROUNDS)
+
     from . import _bench
 
     for name in args.payload or ():

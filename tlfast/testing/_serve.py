@@ -168,6 +168,21 @@ class Server:
             conn.close()
         return n
 
+    async def wait_until(self, predicate, timeout=10.0, what=None):
+        """Wait (polling, on this loop) until ``predicate()`` is true; after ``timeout``
+        seconds, TimeoutError naming ``what`` (default: the predicate)."""
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"tlfast.testing: waited {timeout} s for {what or predicate}")
+            await asyncio.sleep(0.01)
+
+    def texts(self, account, peer=None):
+        """The texts of the messages ``account`` has (with ``peer`` only), oldest first:
+        what a test reads to see what a bot sent."""
+        return [m.message for m in account.messages.values()
+                if peer is None or m.peer_id.user_id == peer.id]
+
     def connected(self, account):
         """How many live connections have a session signed in as ``account`` (a client
         that reconnects after ``drop_connections`` shows up here again)."""
@@ -220,10 +235,17 @@ class ServerThread:
     def port(self):
         return self.server.port
 
-    def call(self, fn, *args, timeout=60, **kwargs):
+    def submit(self, fn, *args, **kwargs):
+        """Run ``fn`` (plain or coroutine function) on the server's loop; a
+        concurrent.futures.Future of its result (``await asyncio.wrap_future(...)`` it
+        from a client's loop: waiting on it blocking would stop that client reading)."""
         async def run():
             out = fn(*args, **kwargs)
             if asyncio.iscoroutine(out):
                 out = await out
             return out
-        return asyncio.run_coroutine_threadsafe(run(), self.loop).result(timeout)
+        return asyncio.run_coroutine_threadsafe(run(), self.loop)
+
+    def call(self, fn, *args, timeout=60, **kwargs):
+        """``submit`` and wait for the result (from code that is not a client's loop)."""
+        return self.submit(fn, *args, **kwargs).result(timeout)
