@@ -9,7 +9,7 @@ session restarts) and a new server salt; an unimplemented method reaches the use
 as kurigram's error. What the user's code saw must be the same with the drop-in.
 """
 
-import asyncio
+import datetime
 import time
 
 import pytest
@@ -25,6 +25,7 @@ import _live as L  # noqa: E402
 
 SCHEMA = TP.schema()
 TOKEN = "4343:tlfast-live-test"
+CLOCK = 1_700_000_000  # every message's date: runs compare field by field
 PUSHED = 40
 HISTORY = 150
 
@@ -32,7 +33,7 @@ HISTORY = 150
 def seen(m):
     """What user code reads off a Pyrogram Message."""
     return (m.id, m.text, m.from_user.id if m.from_user else None, m.chat.id,
-            bool(m.outgoing), L.entity_summary(m.entities))
+            bool(m.outgoing), L.entity_summary(m.entities), m.date)
 
 
 def _entity_types(m):
@@ -41,7 +42,7 @@ def _entity_types(m):
 
 async def bot_life():
     out = {}
-    async with T.Server(SCHEMA) as server:
+    async with T.Server(SCHEMA, clock=lambda: CLOCK) as server:
         bot_acc = server.add_bot(TOKEN, "Live bot", "live_bot")
         alice = server.add_user("Alice", username="alice")
         server.prepare_history(bot_acc, alice, HISTORY, seed=7)
@@ -120,6 +121,7 @@ def test_stock_bot_life(stock):
     assert [e[1] for e in life["events"]] == (
         [f"message {i}" for i in range(PUSHED)] + [f"again {i}" for i in range(5)])
     assert all(e[2] == e[3] for e in life["events"])
+    assert {e[6] for e in life["events"]} == {datetime.datetime.fromtimestamp(CLOCK)}  # naive local
     assert life["sent"][1:5] == ("hello alice", 4343, life["sent"][3], True)
     history = life["history"]
     assert len(history) == 120

@@ -13,6 +13,7 @@ identical to the stock run's. The server runs on tlfast's active engine in the s
 loop; the backend fixture chooses the drop-in's engine.
 """
 
+import datetime
 import gc
 import os
 import sys
@@ -31,18 +32,20 @@ import _live as L  # noqa: E402
 
 SCHEMA = TT.schema()
 TOKEN = "4242:tlfast-live-test"
+CLOCK = 1_700_000_000  # every message's date: runs compare field by field
 PUSHED = 60  # messages pushed to the bot, in batches of 7 (the last one short)
 HISTORY = 150  # messages in the prepared chat; the bot reads 120 of them (two requests)
 
 
 def seen(m):
     """What user code reads off a Telethon Message."""
-    return (m.id, m.raw_text, m.sender_id, m.chat_id, m.out, L.entity_summary(m.entities))
+    return (m.id, m.raw_text, m.sender_id, m.chat_id, m.out, L.entity_summary(m.entities),
+            m.date)
 
 
 async def bot_life():
     out = {}
-    async with T.Server(SCHEMA) as server:
+    async with T.Server(SCHEMA, clock=lambda: CLOCK) as server:
         bot_acc = server.add_bot(TOKEN, "Live bot", "live_bot")
         alice = server.add_user("Alice", username="alice", phone="15550001")
         server.prepare_history(bot_acc, alice, HISTORY, seed=7)
@@ -106,7 +109,7 @@ async def bot_life():
 async def user_and_bot():
     """A user signs in with phone and code, writes to the bot; the bot answers in its
     handler; the user's handler sees the answer."""
-    async with T.Server(SCHEMA) as server:
+    async with T.Server(SCHEMA, clock=lambda: CLOCK) as server:
         server.add_bot(TOKEN, "Live bot", "live_bot")
         bot = T.telethon_client(server)
         user = T.telethon_client(server)
@@ -153,6 +156,7 @@ def test_stock_bot_life(stock):
     assert [e[1] for e in life["events"]] == (
         [f"message {i}" for i in range(PUSHED)] + [f"again {i}" for i in range(5)])
     assert all(e[2] == e[3] for e in life["events"])  # private chat: sender is the chat
+    assert {e[6] for e in life["events"]} == {datetime.datetime.fromtimestamp(CLOCK, datetime.timezone.utc)}
     assert life["sent"][1:5] == ("hello alice", 4242, life["sent"][3], True)
     assert life["alice got"] == "hello alice"
     total, history = life["history"]
@@ -197,7 +201,7 @@ SOAK = int(os.environ.get("TLFAST_LIVE_SOAK", "30000"))
 
 
 async def soak():
-    async with T.Server(SCHEMA) as server:
+    async with T.Server(SCHEMA, clock=lambda: CLOCK) as server:
         bot_acc = server.add_bot(TOKEN)
         alice = server.add_user("Alice")
         client = T.telethon_client(server)

@@ -35,18 +35,21 @@ class Server:
 
     ``schema``: the API layer the clients speak (a ``tlfast.Schema``, e.g.
     ``tlfast.telethon.schema()``; default: tlfast's bundled layer). ``port`` 0 picks a
-    free port (``server.port`` after ``start()``). The server runs on the event loop that
+    free port (``server.port`` after ``start()``). ``clock``: where message dates come
+    from (default ``time.time``; a constant makes runs comparable). The server runs on the event loop that
     starts it: ``async with Server(...) as server:`` in a test, or ``ServerThread`` to run
     it beside synchronous code.
     """
 
-    def __init__(self, schema=None, *, port=0, dc_id=2, rsa_key=None):
+    def __init__(self, schema=None, *, port=0, dc_id=2, rsa_key=None, clock=None):
         self.schema = schema if schema is not None else tlfast.schemas.api
         self.host = "127.0.0.1"  # never anything else: this server has no real security
         self.port = port
         self.dc_id = dc_id
         self.rsa_key = rsa_key or test_rsa_key()
         self.api = _api.Api(self, self.schema)
+        if clock is not None:  # e.g. lambda: 1_700_000_000: the same dates in every run
+            self.api.clock = clock
         self._keys = {}  # auth_key_id -> AuthKey
         self._sessions = {}  # (auth_key_id, session_id) -> Session
         self._connections = set()
@@ -134,7 +137,7 @@ class Server:
         api = self.api
         for first in range(0, count, batch):
             updates = []
-            date = int(time.time())
+            date = int(api.clock())
             for i in range(first, min(first + batch, count)):
                 msg = api._message(receiver, sender.id, sender.id, text.format(i=i), date)
                 updates.append(api._new_message_update(receiver, msg))
