@@ -7,6 +7,8 @@ the stock run field by field.
 """
 
 import asyncio
+import contextlib
+import os
 import time
 
 # Every live scenario must end well within this (the slowest step is a FLOOD_WAIT_1, one
@@ -31,3 +33,14 @@ async def wait_until(predicate, timeout=15, what="the condition"):
 def entity_summary(entities):
     """Message entities as comparable tuples (class name, offset, length)."""
     return tuple((type(e).__name__, e.offset, e.length) for e in entities or ())
+
+
+@contextlib.contextmanager
+def working_dir(path):
+    """Run in ``path`` (kurigram writes ./unknown_errors.txt for errors it does not know)."""
+    before = os.getcwd()
+    os.chdir(path)
+    try:
+        yield path
+    finally:
+        os.chdir(before)

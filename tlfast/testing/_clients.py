@@ -74,12 +74,13 @@ def point_pyrogram(client, server):
 
 def pyrogram_client(server, name="tlfast-testing", *, api_id=1, api_hash="tlfast-testing",
                     **kwargs):
-    """A ``pyrogram.Client`` (kurigram) for ``server``, with an in-memory session and no
-    updates workers' files; not started yet. Extra keyword arguments go to the Client."""
+    """A ``pyrogram.Client`` (kurigram) for ``server``, with an in-memory session; not
+    started yet. Extra keyword arguments go to the Client. (Pyrogram itself appends any
+    rpc_error it does not know, such as the test server's METHOD_NOT_IMPLEMENTED_..., to
+    ./unknown_errors.txt: run such tests in a temporary working directory.)"""
     from pyrogram import Client
 
     kwargs.setdefault("in_memory", True)
-    kwargs.setdefault("no_updates", False)
     client = Client(name, api_id=api_id, api_hash=api_hash, **kwargs)
     return point_pyrogram(client, server)
 
