@@ -1,5 +1,6 @@
 """kurigram 2.2.26 (the Pyrogram family, imported as ``pyrogram``) against tlfast.testing's
-server (issue 21), stock and with ``tlfast.pyrogram.install()`` on both engines.
+server (issue 21), stock and with ``tlfast.pyrogram.install()`` on both engines. CI also
+runs this file in the virtualenvs of pyrogram 2.0.106 (layer 158) and pyrofork 2.3.69.
 
 The bot's life of test_live_telethon.py in Pyrogram's terms: sign in with a bot token
 (kurigram makes its auth key on one connection, then opens another; both abridged), get

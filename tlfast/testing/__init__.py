@@ -16,10 +16,10 @@ May use: testing._serve, testing._api, testing._clients, testing._crypto.
 
 from ._api import Account, RpcError, NOT_IMPLEMENTED
 from ._clients import (point_pyrogram, pyrogram_client, telethon_client, trust_in_pyrogram,
-                       trust_in_telethon)
+                       trust_in_telethon, unpoint_pyrogram)
 from ._crypto import AES_IMPL, RSAKey
 from ._serve import Server, ServerThread, test_rsa_key
 
 __all__ = ["Server", "ServerThread", "Account", "RpcError", "NOT_IMPLEMENTED", "RSAKey",
            "test_rsa_key", "AES_IMPL", "telethon_client", "trust_in_telethon",
-           "pyrogram_client", "point_pyrogram", "trust_in_pyrogram"]
+           "pyrogram_client", "point_pyrogram", "unpoint_pyrogram", "trust_in_pyrogram"]

@@ -55,21 +55,55 @@ def trust_in_pyrogram(server):
 
 def point_pyrogram(client, server):
     """Make the Pyrogram ``client`` (not started yet) connect to ``server`` whatever data
-    centre address it had, and trust the server's key."""
+    centre address it had, and trust the server's key.
+
+    kurigram builds every connection through ``client.connection_factory`` with the
+    address as arguments: they are replaced. pyrofork's factory looks the address up in
+    its DataCenter table: the built connection's address is replaced. Pyrogram 2.0 has no
+    factory: its DataCenter table is replaced for the whole process (every Pyrogram client
+    then goes to this server; ``unpoint_pyrogram()`` puts it back)."""
+    import inspect
+
     trust_in_pyrogram(server)
     _, port, _ = _key_and_port(server)
     base = getattr(client, "connection_factory", None)
     if base is None:
-        raise RuntimeError("this Pyrogram has no Client.connection_factory (kurigram has): "
-                           "use point_pyrogram_globally(server) instead")
+        _point_data_center(port)
+        return client
+    try:
+        takes_address = "server_address" in inspect.signature(base).parameters
+    except (TypeError, ValueError):
+        takes_address = False
 
     def to_server(*args, **kwargs):
-        # every Connection is built with keyword arguments (Session.start, Auth.create)
-        kwargs["server_address"], kwargs["port"] = "127.0.0.1", port
-        return base(*args, **kwargs)
+        if takes_address:  # kurigram: every Connection is built with keyword arguments
+            kwargs["server_address"], kwargs["port"] = "127.0.0.1", port
+            return base(*args, **kwargs)
+        conn = base(*args, **kwargs)
+        conn.address = ("127.0.0.1", port)  # pyrofork: read by connect()
+        return conn
 
     client.connection_factory = to_server
     return client
+
+
+_ORIGINAL_DATA_CENTER = []
+
+
+def _point_data_center(port):
+    import pyrogram.connection.connection as module
+
+    if not _ORIGINAL_DATA_CENTER:
+        _ORIGINAL_DATA_CENTER.append(module.DataCenter)
+    module.DataCenter = lambda *args, **kwargs: ("127.0.0.1", port)
+
+
+def unpoint_pyrogram():
+    """Undo what ``point_pyrogram`` did process-wide on Pyrogram 2.0 (nothing otherwise)."""
+    if _ORIGINAL_DATA_CENTER:
+        import pyrogram.connection.connection as module
+
+        module.DataCenter = _ORIGINAL_DATA_CENTER.pop()
 
 
 def pyrogram_client(server, name="tlfast-testing", *, api_id=1, api_hash="tlfast-testing",
@@ -86,4 +120,4 @@ def pyrogram_client(server, name="tlfast-testing", *, api_id=1, api_hash="tlfast
 
 
 __all__ = ["trust_in_telethon", "telethon_client", "trust_in_pyrogram", "point_pyrogram",
-           "pyrogram_client"]
+           "unpoint_pyrogram", "pyrogram_client"]
