@@ -319,3 +319,39 @@ def test_full_framing_counts_its_frames():
             reader.feed_data(sender.frame(payload))
         return [await receiver.read(reader) for _ in range(3)]
     assert L.run(scenario()) == [b"a" * 40, b"b" * 40, b"c" * 40]
+
+
+def test_key_exchange_refuses_a_bad_rsa_block(caplog):
+    """A req_DH_params whose RSA block is not 256 bytes: the connection is closed and the
+    log says why (never an unexpected error)."""
+    import tlfast
+
+    async def scenario():
+        async with T.Server(SCHEMA) as server:
+            reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+            mt = tlfast.schemas.mtproto
+
+            async def plain(obj):
+                body = mt.dumps(obj)
+                packet = bytes(8) + struct.pack("<qi", int(time.time() * 2 ** 32) & ~3, len(body)) + body
+                writer.write(b"\xee\xee\xee\xee" if obj.TL_NAME == "req_pq_multi" else b"")
+                writer.write(struct.pack("<I", len(packet)) + packet)
+                await writer.drain()
+                n = struct.unpack("<I", await reader.readexactly(4))[0]
+                data = await reader.readexactly(n)
+                return mt.loads(data[20:])
+
+            res = await plain(mt.api.req_pq_multi(nonce=5))
+            pq = int.from_bytes(res.pq, "big")
+            from telethon.crypto import Factorization
+            p, _ = Factorization.factorize(pq)
+            with pytest.raises(asyncio.IncompleteReadError):
+                await plain(mt.api.req_DH_params(
+                    nonce=5, server_nonce=res.server_nonce, p=p.to_bytes(4, "big"),
+                    q=(pq // p).to_bytes(4, "big"),
+                    public_key_fingerprint=res.server_public_key_fingerprints[0],
+                    encrypted_data=b"\x01" * 255))
+            writer.close()
+    L.run(scenario())
+    assert "key exchange: RSA block of 255 bytes, expected 256" in caplog.text
+    assert "unexpected" not in caplog.text
