@@ -355,3 +355,55 @@ def test_key_exchange_refuses_a_bad_rsa_block(caplog):
     L.run(scenario())
     assert "key exchange: RSA block of 255 bytes, expected 256" in caplog.text
     assert "unexpected" not in caplog.text
+
+
+def test_push_rate_is_kept():
+    """push_messages(rate=...) spreads the messages over time: 30 at 100/s take ~0.3 s."""
+    async def scenario():
+        async with T.Server(SCHEMA) as server:
+            bot_acc = server.add_bot(TOKEN)
+            alice = server.add_user("Alice")
+            client = T.telethon_client(server)
+            stamps = []
+
+            @client.on(events.NewMessage)
+            async def handler(event):
+                stamps.append(time.monotonic())
+            try:
+                await client.start(bot_token=TOKEN)
+                t0 = time.monotonic()
+                await server.push_messages(bot_acc, 30, sender=alice, batch=3, rate=100)
+                pushed = time.monotonic() - t0
+                await L.wait_until(lambda: len(stamps) == 30, what="30 messages")
+                return pushed, stamps[-1] - stamps[0]
+            finally:
+                await client.disconnect()
+    pushed, spread = L.run(scenario())
+    assert 0.27 <= pushed < 2, pushed  # 10 batches of 3, the last due at 0.3 s
+    assert spread >= 0.2, spread  # the handler saw them arrive over time, not at once
+
+
+def test_every_aes_ige_agrees():
+    """The AES-IGE implementations the server may pick give the same bytes."""
+    import importlib.util
+
+    from tlfast.testing import _crypto as C
+
+    key, iv, data = os.urandom(32), os.urandom(32), os.urandom(16 * 40)
+    impls = {}
+    if importlib.util.find_spec("cryptg"):
+        import cryptg
+        impls["cryptg"] = (cryptg.encrypt_ige, cryptg.decrypt_ige)
+    if importlib.util.find_spec("tgcrypto"):
+        import tgcrypto
+        impls["tgcrypto"] = (tgcrypto.ige256_encrypt, tgcrypto.ige256_decrypt)
+    from telethon.crypto import AES
+    impls["telethon"] = (AES.encrypt_ige, AES.decrypt_ige)
+    if importlib.util.find_spec("pyrogram"):
+        from pyrogram.crypto import aes
+        impls["pyrogram"] = (aes.ige256_encrypt, aes.ige256_decrypt)
+    assert C.AES_IMPL in impls
+    reference = C.ige_encrypt(data, key, iv)
+    for name, (enc, dec) in impls.items():
+        assert enc(data, key, iv) == reference, name
+        assert dec(reference, key, iv) == data, name
