@@ -407,3 +407,38 @@ def test_every_aes_ige_agrees():
     for name, (enc, dec) in impls.items():
         assert enc(data, key, iv) == reference, name
         assert dec(reference, key, iv) == data, name
+
+
+def test_auth_key_with_a_leading_zero_byte(monkeypatch):
+    """One auth key in 256 starts with a zero byte, and Telethon keeps it as its minimal
+    big-endian bytes (255 long: another key id, another new_nonce_hash1). The server knows
+    both forms: Telethon's key exchange and its messages go through with such a key."""
+    import types as pytypes
+
+    from telethon.network import authenticator
+    from tlfast.testing import _crypto as C
+    from tlfast.testing import _server
+
+    b = bytes(range(1, 256)) + b"\x07"  # Telethon's secret, fixed
+    g_b = pow(C.DH_G, int.from_bytes(b, "big"), C.DH_PRIME)
+    a = 1 << 2040  # the server's secret: the first from here whose key starts with 0x00
+    shared = pow(g_b, a, C.DH_PRIME)
+    while shared >= 1 << 2040 or not _server._dh_safe(pow(C.DH_G, a, C.DH_PRIME)):
+        a, shared = a + 1, shared * g_b % C.DH_PRIME
+
+    def fixed(value):
+        return pytypes.SimpleNamespace(
+            urandom=lambda n: value if n == 256 else os.urandom(n))
+    monkeypatch.setattr(authenticator, "os", fixed(b))
+    monkeypatch.setattr(_server, "os", fixed(a.to_bytes(256, "big")))
+
+    async def scenario():
+        async with T.Server(SCHEMA) as server:
+            client = T.telethon_client(server)
+            try:
+                await client.start(bot_token=TOKEN)
+                me = await client.get_me()
+                return me.id, len(client.session.auth_key.key), server.stats["auth_keys"]
+            finally:
+                await client.disconnect()
+    assert L.run(scenario()) == (777, 255, 1)
