@@ -110,7 +110,7 @@ class Api:
         self.clock = time.time  # the dates of messages and states (msg_ids keep real time)
 
     # building objects in the client's layer -----------------------------------------
-    def make(self, name, **fields):
+    def make(self, name, _depth=0, **fields):
         """An object of constructor ``name`` with ``fields``; fields the layer lacks are
         dropped, required fields not given get neutral values (0, "", [], False, or the
         simplest constructor of their type)."""
@@ -122,7 +122,7 @@ class Api:
             if p.name in fields:
                 kept[p.name] = fields[p.name]
             elif p.flag is None:
-                kept[p.name] = self._neutral(p.type)
+                kept[p.name] = self._neutral(p.type, _depth)
         return self.schema.from_dict({"_": name, **kept})
 
     def _neutral(self, type_, depth=0):
@@ -144,7 +144,7 @@ class Api:
             raise ValueError(f"tlfast.testing: no neutral value for a {type_} field")
         simplest = min(options, key=lambda c: sum(1 for p in c.params
                                                   if p.flag is None and not p.is_flags))
-        return self.make(simplest.name).to_dict()
+        return self.make(simplest.name, depth + 1).to_dict()
 
     def user(self, acc, viewer=None):
         return self.make("user", id=acc.id, access_hash=acc.access_hash,
