@@ -198,7 +198,10 @@ class Connection:
         if (int.from_bytes(req.p, "big"), int.from_bytes(req.q, "big")) != (ex["p"], ex["q"]):
             raise MTProtoError("key exchange: p and q are not the factors of pq")
         # The clients encrypt sha1(data) + data + random padding (255 bytes) with raw RSA.
-        block = self.server.rsa_key.decrypt_block(req.encrypted_data)
+        try:
+            block = self.server.rsa_key.decrypt_block(req.encrypted_data)
+        except ValueError as exc:
+            raise MTProtoError(f"key exchange: {exc}") from None
         inner, used = _read_hashed(block[1:], "p_q_inner_data")
         if not inner.TL_NAME.startswith("p_q_inner_data"):
             raise MTProtoError(f"key exchange: RSA block holds {inner.TL_NAME}")
