@@ -43,6 +43,8 @@ def stock_telethon():
 def test_each_framing(connection, name):
     async def scenario():
         async with T.Server(SCHEMA) as server:
+            # nothing listens beyond the loopback
+            assert {s.getsockname()[0] for s in server._listener.sockets} == {"127.0.0.1"}
             client = T.telethon_client(server, connection=connection)
             try:
                 await client.start(bot_token=TOKEN)
