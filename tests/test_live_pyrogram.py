@@ -7,7 +7,8 @@ The bot's life of test_live_telethon.py in Pyrogram's terms: sign in with a bot 
 pushed messages in a MessageHandler, send, read a chat's history, survive a FLOOD_WAIT
 (kurigram sleeps and retries below its sleep_threshold), a dropped connection (its
 session restarts) and a new server salt; an unimplemented method reaches the user's code
-as kurigram's error. What the user's code saw must be the same with the drop-in.
+as kurigram's error. A second client signs in as a user (phone and code) and talks with
+the bot. What the user's code saw must be the same with the drop-in.
 """
 
 import datetime
@@ -19,7 +20,7 @@ import time
 import pytest
 
 pyrogram = pytest.importorskip("pyrogram")
-from pyrogram import handlers, raw  # noqa: E402
+from pyrogram import filters, handlers, raw  # noqa: E402
 from pyrogram.errors import RPCError  # noqa: E402
 
 import tlfast.pyrogram as TP  # noqa: E402
@@ -105,11 +106,44 @@ async def bot_life():
     return out
 
 
+async def user_and_bot():
+    """A user signs in with phone and code (kurigram's start() with phone_number and
+    phone_code: auth.sendCode, auth.signIn), writes to the bot by its username; the bot
+    answers in its handler and the user's handler sees the answer."""
+    async with T.Server(SCHEMA, clock=lambda: CLOCK) as server:
+        server.add_bot(TOKEN, "Live bot", "live_bot")
+        bot = T.pyrogram_client(server, "bot", bot_token=TOKEN)
+        user = T.pyrogram_client(server, "user", phone_number="+15550002",
+                                 phone_code=server.login_code)
+        answered = []
+
+        async def echo(_, message):
+            await message.reply("echo: " + message.text)
+
+        async def got_answer(_, message):
+            answered.append(seen(message))
+
+        bot.add_handler(handlers.MessageHandler(echo, filters.private & filters.incoming))
+        user.add_handler(handlers.MessageHandler(got_answer, filters.incoming))
+        await bot.start()
+        try:
+            await user.start()
+            try:
+                me = user.me
+                sent = await user.send_message("live_bot", "hi bot")  # contacts.resolveUsername
+                await L.wait_until(lambda: answered, what="the bot's answer")
+                return (me.first_name, me.is_bot, seen(sent), answered)
+            finally:
+                await user.stop()
+        finally:
+            await bot.stop()
+
+
 @pytest.fixture(scope="module")
 def stock(tmp_path_factory):
     TP.uninstall()
     with L.working_dir(tmp_path_factory.mktemp("kurigram")):
-        return L.run(bot_life())
+        return L.run(bot_life()), L.run(user_and_bot())
 
 
 @pytest.fixture
@@ -124,7 +158,7 @@ def dropin(backend, monkeypatch, tmp_path):
 
 
 def test_stock_bot_life(stock):
-    life = stock
+    life, _ = stock
     assert life["me"] == (4343, True, "live_bot", "Live bot", True)
     assert [e[1] for e in life["events"]] == (
         [f"message {i}" for i in range(PUSHED)] + [f"again {i}" for i in range(5)])
@@ -142,9 +176,17 @@ def test_stock_bot_life(stock):
     assert life["stats"] == (True, True, True)
 
 
+def test_stock_user_sign_in(stock):
+    _, (name, is_bot, sent, answered) = stock
+    assert (name, is_bot) == ("Test user", False)
+    assert sent[1] == "hi bot" and sent[4] is True
+    assert [a[1] for a in answered] == ["echo: hi bot"] and answered[0][2] == 4343
+
+
 def test_dropin_sees_what_stock_sees(stock, dropin):
     assert TP.installed()
-    assert L.run(bot_life()) == stock
+    assert L.run(bot_life()) == stock[0]
+    assert L.run(user_and_bot()) == stock[1]
 
 
 def _is_kurigram():
