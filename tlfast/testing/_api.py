@@ -11,7 +11,7 @@ Objects are built with ``make(name, **fields)``: fields the layer does not have 
 dropped and required fields not given get neutral values, so the same code serves any
 recent layer (tlfast's bundled 228, Telethon's and kurigram's 229, ...).
 
-May use: tlfast, _payloads, testing._server.
+May use: tlfast, _payloads.
 """
 
 import asyncio
@@ -23,8 +23,6 @@ import time
 from collections import OrderedDict, deque
 
 import tlfast
-
-from . import _server
 
 log = logging.getLogger("tlfast.testing")
 
