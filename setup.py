@@ -84,7 +84,7 @@ def extensions():
 
 
 setup(
-    packages=["tlfast", "tlfast.schemas", "tlfast.adapters"],
+    packages=["tlfast", "tlfast.schemas", "tlfast.adapters", "tlfast.testing"],
     package_data={"tlfast": ["py.typed", "*.pyi"], "tlfast.schemas": ["*.tl", "*.pyi"]},
     ext_modules=extensions(),
     cmdclass={"build_ext": OptionalBuildExt},

@@ -20,6 +20,8 @@ assert data.hex() == "ad7d7aa5acc34b00000000000f736f6d652062797465732068657265",
 assert tlfast.loads(data) == req
 for name in ("py.typed", "__init__.pyi", "_api.pyi", "_mtproto.pyi", "_model.pyi", "errors.pyi"):
     assert os.path.exists(os.path.join(here, name)), f"the wheel lacks tlfast/{name}"
+for package in ("adapters", "testing"):  # setup.py lists packages one by one
+    assert os.path.exists(os.path.join(here, package, "__init__.py")), f"the wheel lacks tlfast.{package}"
 print(f"wheel OK: tlfast {tlfast.__version__}, backend {tlfast.BACKEND}, Python "
       f"{sys.version.split()[0]}, Cython importable: {importlib.util.find_spec('Cython') is not None}, "
       f"from {here}")

@@ -96,21 +96,35 @@ def test_python_examples(backend, monkeypatch, page):
     ns = {}
     name = _name(page)
     for code in [code for lang, code in _blocks(page) if lang == "python"]:
-        statement = []
-        for src, expected in _checks(code):
-            statement.append(src)
-            text = "\n".join(statement)
-            try:
-                compiled = compile(text, name, "exec")
-            except SyntaxError:
-                continue  # a statement spanning lines: keep collecting
-            statement = []
+        for text, expected in _statements(code, name):
             if expected is not None:
                 value = eval(compile(text.strip(), name, "eval"), ns)
                 assert value == expected, f"{name}: {text}"
             else:
-                exec(compiled, ns)
-        assert not "".join(statement).strip(), f"{name}: incomplete statement {statement}"
+                exec(compile(text, name, "exec"), ns)
+
+
+def _statements(code, name):
+    """(source, expected literal or None) per top-level statement of a python block, in
+    order: an expression statement whose last line ends in ``  # literal`` is checked
+    against it. (Split by the parser, so an ``async def`` whose body is indented below a
+    complete first line runs whole.)"""
+    checks = _checks(code)
+    lines = [src for src, _ in checks]
+    try:
+        tree = ast.parse("\n".join(lines), name)
+    except SyntaxError as exc:
+        raise AssertionError(f"{name}: a python block does not parse: {exc}") from None
+    spans = []  # [first line, last line, last node]; statements sharing a line (a; b) joined
+    for node in tree.body:
+        first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+        if spans and first <= spans[-1][1]:
+            spans[-1][1:] = [node.end_lineno, node]
+        else:
+            spans.append([first, node.end_lineno, node])
+    return [("\n".join(lines[first - 1:last]),
+             checks[last - 1][1] if isinstance(node, ast.Expr) else None)
+            for first, last, node in spans]
 
 
 def _console_cases():

@@ -26,8 +26,14 @@ May use: errors, _plans, _backend, _codec, schema, schemas.
 # 12  adapters.telethon, adapters.pyrogram   the Telethon drop-in; the Pyrogram family's
 # 13  adapters, telethon, pyrogram   the adapters' package; tlfast.telethon and tlfast.pyrogram
 # 14  _payloads               benchmark payloads
-# 15  _bench                  python -m tlfast bench
-# 16  __main__                the command line
+# 15  testing._crypto, testing._transport   the test server: AES-IGE, RSA, DH; TCP framings
+# 16  testing._server         the test server's MTProto: key exchange, sessions, service messages
+# 17  testing._api            the test server's Telegram API: accounts, updates, methods
+# 18  testing._serve          Server, ServerThread: start/stop, accounts, pushes, faults
+# 19  testing._clients        Telethon and Pyrogram clients pointed at a test server
+# 20  testing                 tlfast.testing: the test server's public names
+# 21  _bench, _bench_live     python -m tlfast bench (--live: real clients against tlfast.testing)
+# 22  __main__                the command line
 
 from . import _backend, _codec
 from .errors import TLDecodeError, TLEncodeError, TLError, UnknownConstructorError

@@ -1,10 +1,10 @@
-"""Command line: ``python -m tlfast {bench,decode,encode,schema,stubs}`` (also ``tlfast ...``).
+"""Command line: ``python -m tlfast {bench,decode,encode,schema,stubs,serve}`` (also ``tlfast ...``).
 
 Bad input (bad hex, an unknown name, an unreadable file, bytes that are not valid TL) is
 reported as one line on stderr with a non-zero exit status, never as a traceback; set
 TLFAST_DEBUG=1 to see the traceback of an unexpected failure.
 
-May use: tlfast, _tlparse, schema, schemas, _stubgen, _payloads, _bench, telethon.
+May use: tlfast, _tlparse, schema, schemas, _stubgen, _payloads, _bench, _bench_live, telethon, pyrogram, testing.
 """
 
 import argparse
@@ -96,6 +96,10 @@ def _parser():
     b.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
     b.add_argument("--payload", action="append", metavar="NAME",
                    help="only this payload (repeatable); one of: " + ", ".join(_payload_names()))
+    b.add_argument("--live", action="store_true",
+                   help="instead of the codec table: real clients (Telethon, kurigram) against "
+                   "tlfast.testing's local server, stock and with the drop-in on each engine; "
+                   "client CPU per getHistory(100) and per 1000 pushed updates")
     b.add_argument("--codec", action="append", metavar="NAME",
                    help="only this codec (repeatable); one of: " + ", ".join(_codec_names()))
     b.set_defaults(run=cmd_bench)
@@ -161,6 +165,26 @@ def _parser():
         command.add_argument("--dialect", choices=("telegram", "ton"), default="telegram",
                              help="the TL dialect of the schema files given (default telegram; "
                              "ton: The Open Network's lite_api, ton_api, tonlib_api)")
+
+    v = sub.add_parser("serve", help="run a local MTProto test server on 127.0.0.1",
+                       epilog=_docs("docs/guide/testing.md"),
+                       description="Run tlfast.testing's MTProto server on 127.0.0.1 until "
+                       "interrupted, for clients pointed at it (tlfast.testing.telethon_client"
+                       "(PORT) or pyrogram_client(PORT) in another process trust its test RSA "
+                       "key, which is the same in every process). It prints its address, "
+                       "key fingerprint and the sign-in details.")
+    v.add_argument("--port", type=int, default=0, help="TCP port (default 0: a free one)")
+    v.add_argument("--schema", default="telethon:", metavar="FILE",
+                   help="the layer the clients speak: a .tl file, telethon: (the installed "
+                   "Telethon's, the default), pyrogram: (the installed Pyrogram's) or "
+                   "bundled: (tlfast's own)")
+    v.add_argument("--bot", action="append", metavar="TOKEN", default=[],
+                   help="register a bot token (any well-formed '<id>:<secret>' signs in anyway)")
+    v.add_argument("--history", type=int, default=100, metavar="N",
+                   help="messages in the prepared chat between each bot and the user 'alice' "
+                   "(default 100)")
+    v.add_argument("--verbose", action="store_true", help="log every connection and warning")
+    v.set_defaults(run=cmd_serve)
     return p
 
 
@@ -178,6 +202,13 @@ def _payload_names():
 
 # bench ----------------------------------------------------------------------------------
 def cmd_bench(args):
+    if args.live:
+        from . import _bench_live
+
+        if args.payload or args.codec or args.json or args.markdown or args.no_gc:
+            raise CLIError("--live takes only --quick (the other options are the codec table's)")
+        return _bench_live.main(rounds=2 if args.quick else _bench_live.ROUNDS)
+
     from . import _bench
 
     for name in args.payload or ():
@@ -669,6 +700,61 @@ def _definition_delta(od, nd):
     if od.generics != nd.generics:
         lines.append(f"generics {list(od.generics)} -> {list(nd.generics)}")
     return lines
+
+
+# serve ----------------------------------------------------------------------------------
+def cmd_serve(args):
+    import asyncio
+    import logging
+
+    from . import BACKEND, testing
+
+    if args.schema == "pyrogram:":
+        from . import pyrogram
+
+        try:
+            schema = pyrogram.schema()
+        except ImportError as exc:
+            raise CLIError(f"pyrogram: is Pyrogram's layer, but it is not installed ({exc})") from None
+    elif args.schema == "bundled:":
+        from . import schemas
+
+        schema = schemas.api
+    else:
+        schema = _load_schema(args.schema)
+    if not 0 <= args.port < 65536:
+        raise CLIError(f"--port {args.port}: not a TCP port")
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+
+    async def serve():
+        server = testing.Server(schema, port=args.port)
+        bots = []
+        for token in args.bot:
+            try:
+                bots.append(server.add_bot(token))
+            except ValueError as exc:
+                raise CLIError(str(exc)) from None
+        alice = server.add_user("Alice", username="alice", phone="15550001")
+        for bot in bots:
+            server.prepare_history(bot, alice, args.history)
+        try:
+            await server.start()
+        except OSError as exc:
+            raise CLIError(f"cannot listen on 127.0.0.1:{args.port}: {exc.strerror or exc}") from None
+        print(f"tlfast.testing server on 127.0.0.1:{server.port} (layer {schema.layer}, "
+              f"DC {server.dc_id}, tlfast {BACKEND})")
+        print(f"RSA key fingerprint {server.rsa_key.fingerprint} (tlfast.testing.test_rsa_key())")
+        print(f"user alice: phone +15550001, login code {server.login_code}; bots: "
+              + (", ".join(args.bot) or "any '<id>:<secret>' token"))
+        sys.stdout.flush()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await server.stop()
+
+    asyncio.run(serve())
+    return 0
 
 
 # stubs ----------------------------------------------------------------------------------

@@ -1,0 +1,446 @@
+"""tlfast.testing's server itself (issue 21): its framings, its errors on bad input, its key,
+getDifference after a lost update, delays, and ``python -m tlfast serve`` on each engine.
+
+Clients are Telethon's (it speaks all three framings), stock: the drop-in's own live
+tests are test_live_telethon.py and test_live_pyrogram.py.
+"""
+
+import asyncio
+import os
+import struct
+import subprocess
+import sys
+import time
+
+import pytest
+
+telethon = pytest.importorskip("telethon")
+from telethon import events  # noqa: E402
+from telethon.errors import RPCError  # noqa: E402
+from telethon.network import (ConnectionTcpAbridged, ConnectionTcpFull,  # noqa: E402
+                              ConnectionTcpIntermediate)
+from telethon.tl.tlobject import TLRequest  # noqa: E402
+
+import tlfast.telethon as TT  # noqa: E402
+import tlfast.testing as T  # noqa: E402
+from tlfast.testing import _transport  # noqa: E402
+
+import _helpers as H  # noqa: E402
+import _live as L  # noqa: E402
+
+SCHEMA = TT.schema()
+TOKEN = "777:server-test"
+
+
+@pytest.fixture(autouse=True)
+def stock_telethon():
+    TT.uninstall()
+
+
+@pytest.mark.parametrize("connection, name", [
+    (ConnectionTcpFull, "full"), (ConnectionTcpIntermediate, "intermediate"),
+    (ConnectionTcpAbridged, "abridged")], ids=["full", "intermediate", "abridged"])
+def test_each_framing(connection, name):
+    async def scenario():
+        async with T.Server(SCHEMA) as server:
+            # nothing listens beyond the loopback
+            assert {s.getsockname()[0] for s in server._listener.sockets} == {"127.0.0.1"}
+            client = T.telethon_client(server, connection=connection)
+            try:
+                await client.start(bot_token=TOKEN)
+                me = await client.get_me()
+            finally:
+                await client.disconnect()
+            return me.id, dict(server.stats)
+    me_id, stats = L.run(scenario())
+    assert me_id == 777
+    assert stats[f"connections {name}"] == 1 and stats["auth_keys"] == 1
+    assert stats["new_session_created"] == 1
+
+
+async def _raw_exchange(server, data):
+    """Send ``data`` on a new connection; everything the server sends until it closes."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    writer.write(data)
+    await writer.drain()
+    got = await asyncio.wait_for(reader.read(), 10)
+    writer.close()
+    return got
+
+
+def test_garbage_is_refused_with_a_clear_reason(caplog):
+    async def scenario():
+        async with T.Server(SCHEMA) as server:
+            return await _raw_exchange(server, b"GET / HTTP/1.1\r\n\r\n")
+    assert L.run(scenario()) == b""  # closed, nothing said
+    assert "unknown framing: the first bytes 47455420" in caplog.text
+
+
+def test_unknown_auth_key_gets_404():
+    async def scenario():
+        async with T.Server(SCHEMA) as server:
+            packet = os.urandom(8) + os.urandom(16) + os.urandom(32)  # key id, msg_key, data
+            return await _raw_exchange(server, b"\xef" + bytes([len(packet) // 4]) + packet)
+    assert L.run(scenario()) == b"\x01" + struct.pack("<i", -404)  # abridged: 1 word
+
+
+def test_unknown_request_answers_a_named_rpc_error():
+    class Bogus(TLRequest):
+        CONSTRUCTOR_ID = 0x0BADC0DE
+        SUBCLASS_OF_ID = 0
+
+        def _bytes(self):
+            return struct.pack("<I", self.CONSTRUCTOR_ID)
+
+    async def scenario():
+        async with T.Server(SCHEMA) as server:
+            client = T.telethon_client(server)
+            try:
+                await client.start(bot_token=TOKEN)
+                with pytest.raises(RPCError) as info:
+                    await client(Bogus())
+                return info.value
+            finally:
+                await client.disconnect()
+    err = L.run(scenario())
+    assert (err.code, err.message) == (400, f"INPUT_METHOD_INVALID_{0x0BADC0DE}")
+
+
+def test_test_key_is_what_telethon_computes():
+    import rsa
+    from telethon.crypto import rsa as trsa
+
+    key = T.test_rsa_key()
+    assert key is T.test_rsa_key()  # one per process (and the same in every process)
+    assert T.RSAKey.generate(0).n == key.n
+    public = rsa.PublicKey.load_pkcs1(key.public_pem())
+    assert (public.n, public.e) == (key.n, key.e)
+    assert trsa._compute_fingerprint(public) == key.fingerprint
+    block = os.urandom(255)
+    assert key.decrypt_block(pow(int.from_bytes(block, "big"), key.e, key.n).to_bytes(256, "big")) == b"\0" + block
+
+
+def test_lost_update_is_fetched_with_get_difference():
+    """An update the client never got (its pts skipped) is served by getDifference."""
+    async def scenario():
+        async with T.Server(SCHEMA) as server:
+            bot_acc = server.add_bot(TOKEN)
+            alice = server.add_user("Alice")
+            client = T.telethon_client(server)
+            got = []
+
+            @client.on(events.NewMessage)
+            async def handler(event):
+                got.append(event.raw_text)
+            try:
+                await client.start(bot_token=TOKEN)
+                api = server.api
+                lost = api._message(bot_acc, alice.id, alice.id, "lost on the way", int(time.time()))
+                api._new_message_update(bot_acc, lost)  # logged, never sent
+                await server.push_messages(bot_acc, 1, sender=alice, text="pushed")
+                await L.wait_until(lambda: len(got) == 2, what="both messages")
+                return got, server.calls("updates.getDifference")
+            finally:
+                await client.disconnect()
+    got, diffs = L.run(scenario())
+    assert sorted(got) == ["lost on the way", "pushed"] and diffs >= 1
+
+
+def test_delay_and_rpc_error_codes():
+    async def scenario():
+        async with T.Server(SCHEMA) as server:
+            client = T.telethon_client(server)
+            try:
+                await client.start(bot_token=TOKEN)
+                server.delay("users.getUsers", 0.5)
+                t0 = time.monotonic()
+                await client.get_me()
+                slow = time.monotonic() - t0
+                server.fail("users.getUsers", "SOME_TEST_ERROR_7", code=403)
+                with pytest.raises(RPCError) as info:
+                    await client.get_me()
+                return slow, info.value
+            finally:
+                await client.disconnect()
+    slow, err = L.run(scenario())
+    assert slow >= 0.45
+    assert (type(err).__name__, err.code, err.message) == ("ForbiddenError", 403, "SOME_TEST_ERROR_7")
+    assert T._api.error_code_of("FLOOD_WAIT_3") == 420
+    assert T._api.error_code_of("AUTH_KEY_UNREGISTERED") == 401
+
+
+@pytest.mark.parametrize("framing", ["abridged", "intermediate", "padded", "full"])
+def test_framings_round_trip_and_refuse_broken_frames(framing):
+    def make():
+        return {"abridged": _transport.Abridged, "intermediate": _transport.Intermediate,
+                "padded": lambda: _transport.Intermediate(padded=True),
+                "full": lambda: _transport.Full(None)}[framing]()
+
+    async def scenario():
+        out = []
+        # shaped as encrypted messages (24 + 16k bytes), which padded intermediate needs
+        for size in (40, 24 + 16 * 50, 24 + 16 * 17500):
+            payload = b"\x01" + os.urandom(size - 1)
+            reader = asyncio.StreamReader()
+            reader.feed_data(make().frame(payload))
+            out.append(await make().read(reader) == payload)
+        return out
+    assert L.run(scenario()) == [True, True, True]
+
+    async def broken_crc():
+        frame = bytearray(_transport.Full(None).frame(b"abcd" * 4))
+        frame[9] ^= 1
+        reader = asyncio.StreamReader()
+        reader.feed_data(bytes(frame))
+        await _transport.Full(None).read(reader)
+    if framing == "full":
+        with pytest.raises(_transport.TransportError, match="CRC32 mismatch in frame 0"):
+            L.run(broken_crc())
+    async def oversize():
+        reader = asyncio.StreamReader()
+        reader.feed_data(b"\x7f" + (_transport.MAX_PACKET // 4 + 1).to_bytes(3, "little"))
+        await _transport.Abridged().read(reader)
+    with pytest.raises(_transport.TransportError, match="more than this server takes"):
+        L.run(oversize())
+
+
+@pytest.fixture(params=["cython", "python"])
+def serve_backend(request):
+    if request.param == "cython" and H.pure_requested():
+        pytest.skip("TLFAST_BACKEND=python: the cython server is not tested")
+    return request.param
+
+
+def test_serve_command_on_each_engine(serve_backend):
+    """``python -m tlfast serve`` in a child process on each engine; a client in this
+    process finds it by port alone (the test key is the same in every process)."""
+    env = dict(os.environ, TLFAST_BACKEND=serve_backend)
+    proc = subprocess.Popen([sys.executable, "-m", "tlfast", "serve", "--bot", TOKEN],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        first = proc.stdout.readline()
+        assert f"tlfast {serve_backend})" in first, first + proc.stderr.read()
+        port = int(first.split("127.0.0.1:")[1].split()[0])
+
+        async def scenario():
+            client = T.telethon_client(port)
+            try:
+                await client.start(bot_token=TOKEN)
+                me = await client.get_me()
+                history = await client.get_messages(await client.get_input_entity("alice"), limit=30)
+                return me.id, len(history), history.total
+            finally:
+                await client.disconnect()
+        assert L.run(scenario()) == (777, 30, 100)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_bench_live_smoke(monkeypatch, backend):
+    """``python -m tlfast bench --live``'s measurement, shortened: every row measured for
+    stock Telethon and the drop-in on this backend, and the table prints."""
+    from tlfast import _bench_live as BL
+
+    monkeypatch.setattr(BL, "CALLS", 2)
+    monkeypatch.setattr(BL, "PUSHED", 200)
+    res = BL.measure("telethon", modes=(backend.NAME,), rounds=1)  # (stock: the same path)
+    rows = {"getHistory(100), raw", "getHistory(100), client", "1000 pushed updates"}
+    assert set(res[backend.NAME]) == rows
+    assert all(len(v) == 1 and v[0] > 0 for v in res[backend.NAME].values()), res
+    assert not TT.installed()  # measure() leaves Telethon as it found it
+    for mode in ("stock", "cython", "python"):
+        res.setdefault(mode, res[backend.NAME])
+    table = BL.format_report({"telethon": res, "kurigram": "not installed"})
+    assert "getHistory(100), raw" in table and "kurigram: not installed" in table
+
+
+def test_bench_live_takes_only_quick():
+    proc = subprocess.run([sys.executable, "-m", "tlfast", "bench", "--live", "--json", "x.json"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == ("tlfast: --live takes only --quick (the other options are "
+                                   "the codec table's)")
+
+
+def test_msg_id_and_seqno_rules_as_the_client_receives_them(monkeypatch):
+    """Every message the server sends, as Telethon decrypts it: msg_ids grow within a
+    session, end in 01 for answers (rpc_result, pong, bad_server_salt) and 11 otherwise;
+    seqno is 2n+1 for content-related messages and even for the rest."""
+    from telethon.network.mtprotostate import MTProtoState
+
+    got = []
+    decrypt = MTProtoState.decrypt_message_data
+
+    def spy(self, body):
+        message = decrypt(self, body)
+        if message is not None:
+            got.append((self.id, message.msg_id, message.seq_no, type(message.obj).__name__))
+        return message
+    monkeypatch.setattr(MTProtoState, "decrypt_message_data", spy)
+
+    async def scenario():
+        async with T.Server(SCHEMA) as server:
+            bot_acc = server.add_bot(TOKEN)
+            alice = server.add_user("Alice")
+            client = T.telethon_client(server)
+            try:
+                await client.start(bot_token=TOKEN)
+                server.new_salt()
+                await client.get_me()
+                await server.push_messages(bot_acc, 3, sender=alice)
+                await client.send_message(alice.id, "hi")
+                await L.wait_until(lambda: sum(1 for g in got if g[3] == "Updates") >= 3,
+                                   what="the pushed updates")
+            finally:
+                await client.disconnect()
+    L.run(scenario())
+    answers = {"RpcResult", "Pong", "BadServerSalt", "BadMsgNotification"}
+    assert {g[3] for g in got} >= {"RpcResult", "BadServerSalt", "NewSessionCreated", "Updates"}
+    by_session = {}
+    for session, msg_id, seqno, kind in got:
+        by_session.setdefault(session, []).append((msg_id, seqno, kind))
+    for msgs in by_session.values():
+        ids = [m[0] for m in msgs]
+        assert ids == sorted(ids) and len(set(ids)) == len(ids)
+        content = 0
+        for msg_id, seqno, kind in msgs:
+            assert msg_id % 4 == (1 if kind in answers else 3), (kind, msg_id)
+            if kind in ("BadServerSalt", "BadMsgNotification", "MsgsAck"):
+                assert seqno == 2 * content, (kind, seqno)
+            else:
+                content += 1
+                assert seqno == 2 * content - 1, (kind, seqno)
+
+
+def test_full_framing_counts_its_frames():
+    async def scenario():
+        sender, receiver = _transport.Full(None), _transport.Full(None)
+        reader = asyncio.StreamReader()
+        for payload in (b"a" * 40, b"b" * 40, b"c" * 40):
+            reader.feed_data(sender.frame(payload))
+        return [await receiver.read(reader) for _ in range(3)]
+    assert L.run(scenario()) == [b"a" * 40, b"b" * 40, b"c" * 40]
+
+
+def test_key_exchange_refuses_a_bad_rsa_block(caplog):
+    """A req_DH_params whose RSA block is not 256 bytes: the connection is closed and the
+    log says why (never an unexpected error)."""
+    import tlfast
+
+    async def scenario():
+        async with T.Server(SCHEMA) as server:
+            reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+            mt = tlfast.schemas.mtproto
+
+            async def plain(obj):
+                body = mt.dumps(obj)
+                packet = bytes(8) + struct.pack("<qi", int(time.time() * 2 ** 32) & ~3, len(body)) + body
+                writer.write(b"\xee\xee\xee\xee" if obj.TL_NAME == "req_pq_multi" else b"")
+                writer.write(struct.pack("<I", len(packet)) + packet)
+                await writer.drain()
+                n = struct.unpack("<I", await reader.readexactly(4))[0]
+                data = await reader.readexactly(n)
+                return mt.loads(data[20:])
+
+            res = await plain(mt.api.req_pq_multi(nonce=5))
+            pq = int.from_bytes(res.pq, "big")
+            from telethon.crypto import Factorization
+            p, _ = Factorization.factorize(pq)
+            with pytest.raises(asyncio.IncompleteReadError):
+                await plain(mt.api.req_DH_params(
+                    nonce=5, server_nonce=res.server_nonce, p=p.to_bytes(4, "big"),
+                    q=(pq // p).to_bytes(4, "big"),
+                    public_key_fingerprint=res.server_public_key_fingerprints[0],
+                    encrypted_data=b"\x01" * 255))
+            writer.close()
+    L.run(scenario())
+    assert "key exchange: RSA block of 255 bytes, expected 256" in caplog.text
+    assert "unexpected" not in caplog.text
+
+
+def test_push_rate_is_kept():
+    """push_messages(rate=...) spreads the messages over time: 30 at 100/s take ~0.3 s."""
+    async def scenario():
+        async with T.Server(SCHEMA) as server:
+            bot_acc = server.add_bot(TOKEN)
+            alice = server.add_user("Alice")
+            client = T.telethon_client(server)
+            stamps = []
+
+            @client.on(events.NewMessage)
+            async def handler(event):
+                stamps.append(time.monotonic())
+            try:
+                await client.start(bot_token=TOKEN)
+                t0 = time.monotonic()
+                await server.push_messages(bot_acc, 30, sender=alice, batch=3, rate=100)
+                pushed = time.monotonic() - t0
+                await L.wait_until(lambda: len(stamps) == 30, what="30 messages")
+                return pushed, stamps[-1] - stamps[0]
+            finally:
+                await client.disconnect()
+    pushed, spread = L.run(scenario())
+    assert 0.27 <= pushed < 2, pushed  # 10 batches of 3, the last due at 0.3 s
+    assert spread >= 0.2, spread  # the handler saw them arrive over time, not at once
+
+
+def test_every_aes_ige_agrees():
+    """The AES-IGE implementations the server may pick give the same bytes."""
+    import importlib.util
+
+    from tlfast.testing import _crypto as C
+
+    key, iv, data = os.urandom(32), os.urandom(32), os.urandom(16 * 40)
+    impls = {}
+    if importlib.util.find_spec("cryptg"):
+        import cryptg
+        impls["cryptg"] = (cryptg.encrypt_ige, cryptg.decrypt_ige)
+    if importlib.util.find_spec("tgcrypto"):
+        import tgcrypto
+        impls["tgcrypto"] = (tgcrypto.ige256_encrypt, tgcrypto.ige256_decrypt)
+    from telethon.crypto import AES
+    impls["telethon"] = (AES.encrypt_ige, AES.decrypt_ige)
+    if importlib.util.find_spec("pyrogram"):
+        from pyrogram.crypto import aes
+        impls["pyrogram"] = (aes.ige256_encrypt, aes.ige256_decrypt)
+    assert C.AES_IMPL in impls
+    reference = C.ige_encrypt(data, key, iv)
+    for name, (enc, dec) in impls.items():
+        assert enc(data, key, iv) == reference, name
+        assert dec(reference, key, iv) == data, name
+
+
+def test_auth_key_with_a_leading_zero_byte(monkeypatch):
+    """One auth key in 256 starts with a zero byte, and Telethon keeps it as its minimal
+    big-endian bytes (255 long: another key id, another new_nonce_hash1). The server knows
+    both forms: Telethon's key exchange and its messages go through with such a key."""
+    import types as pytypes
+
+    from telethon.network import authenticator
+    from tlfast.testing import _crypto as C
+    from tlfast.testing import _server
+
+    b = bytes(range(1, 256)) + b"\x07"  # Telethon's secret, fixed
+    g_b = pow(C.DH_G, int.from_bytes(b, "big"), C.DH_PRIME)
+    a = 1 << 2040  # the server's secret: the first from here whose key starts with 0x00
+    shared = pow(g_b, a, C.DH_PRIME)
+    while shared >= 1 << 2040 or not _server._dh_safe(pow(C.DH_G, a, C.DH_PRIME)):
+        a, shared = a + 1, shared * g_b % C.DH_PRIME
+
+    def fixed(value):
+        return pytypes.SimpleNamespace(
+            urandom=lambda n: value if n == 256 else os.urandom(n))
+    monkeypatch.setattr(authenticator, "os", fixed(b))
+    monkeypatch.setattr(_server, "os", fixed(a.to_bytes(256, "big")))
+
+    async def scenario():
+        async with T.Server(SCHEMA) as server:
+            client = T.telethon_client(server)
+            try:
+                await client.start(bot_token=TOKEN)
+                me = await client.get_me()
+                return me.id, len(client.session.auth_key.key), server.stats["auth_keys"]
+            finally:
+                await client.disconnect()
+    assert L.run(scenario()) == (777, 255, 1)
