@@ -202,7 +202,10 @@ def test_collections_during_a_decode_never_meet_what_it_made(backend, history, f
 
     threshold = gc.get_threshold()
     gc.callbacks.append(look)
-    gc.set_threshold(10)
+    # Young collections only: where an older generation is due as well, the Cython engine
+    # leaves the collection to CPython (it may be a full one), which then runs after the
+    # decode returns and sees all of it, as a collection of any other code would.
+    gc.set_threshold(10, 10**9, 10**9)
     try:
         value = schemas.api.loads(history[form], backend=backend)
     finally:
@@ -211,7 +214,11 @@ def test_collections_during_a_decode_never_meet_what_it_made(backend, history, f
     made = {id(v) for v in _gc_objects(value)}
     seen = [sum(1 for m in objects if id(m) in made) for objects in met]
     assert len(made) > 1000 and met
-    if backend.NAME == "cython":
+    if backend.NAME == "cython" and backend.BUILD.get("gc_pause"):
+        # 3.12/3.13: a large decode pauses the collector and runs the collection that came
+        # due before what it made joins the youngest generation: none sees any of it.
+        assert [n for n in seen if n] == []
+    elif backend.NAME == "cython":
         assert [n for n in seen if n not in (0, len(made))] == []
     else:
         assert [n for n in seen if 0 < n < len(made)]

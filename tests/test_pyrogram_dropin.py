@@ -278,7 +278,7 @@ def test_collections_during_a_decode_never_meet_what_it_made(host, payload, inst
     b = io.BytesIO(payload + TAIL)
     threshold = gc.get_threshold()
     gc.callbacks.append(look)
-    gc.set_threshold(1)  # a collection at (nearly) every allocation the decode makes
+    gc.set_threshold(1, 10**9, 10**9)  # a young collection at (nearly) every allocation
     try:
         obj = host.TLObject.read(b)  # nothing that could set off a collection after it returns
     finally:
@@ -286,7 +286,9 @@ def test_collections_during_a_decode_never_meet_what_it_made(host, payload, inst
         gc.set_threshold(*threshold)
     made = {id(v) for v in _made(host, obj)}
     seen = [sum(1 for m in objects if id(m) in made) for objects in met]
-    if backend.NAME == "cython":
+    if backend.NAME == "cython" and backend.BUILD.get("gc_pause") and len(payload) >= 4096:
+        assert [n for n in seen if n] == []  # (test_gc.py says why)
+    elif backend.NAME == "cython":
         assert [n for n in seen if n not in (0, len(made))] == []
     # Older hosts get a small object drawn by hypothesis (see payload), maybe one whose only
     # allocation is its own, which no collection can meet on either engine: the check that
