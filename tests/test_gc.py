@@ -222,3 +222,20 @@ def test_collections_during_a_decode_never_meet_what_it_made(backend, history, f
         assert [n for n in seen if n not in (0, len(made))] == []
     else:
         assert [n for n in seen if 0 < n < len(made)]
+
+
+@pytest.mark.parametrize("form", ["plain", "gzip"])
+def test_the_collector_is_left_as_it_was(backend, history, form):
+    # A large decode may pause the collector (CPython 3.12+): it is on again after the
+    # decode, failed or not, and a collector the user turned off stays off.
+    data = history[form]
+    try:
+        for enabled in (True, False):
+            (gc.enable if enabled else gc.disable)()
+            schemas.api.loads(data, backend=backend)
+            assert gc.isenabled() is enabled
+            with pytest.raises(TLDecodeError):
+                schemas.api.loads(data[:len(data) // 2], backend=backend)
+            assert gc.isenabled() is enabled
+    finally:
+        gc.enable()
