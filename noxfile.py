@@ -18,7 +18,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 
 import nox
 
@@ -193,9 +192,12 @@ def wheel(session):
     session.install(BUILD)
     dist = os.path.join(_tmp(session), "dist")
     shutil.rmtree(dist, ignore_errors=True)
-    # (with PYTHONDONTWRITEBYTECODE set, setuptools warns that it does not byte-compile)
-    log = session.run("python", "-m", "build", "-o", dist, ".", silent=True,
-                      env={"TLFAST_BACKEND": "cython", "PYTHONDONTWRITEBYTECODE": None})
+    # From a copy of the tree, as from a clean clone; and the tree itself is left alone
+    # (`.ci/run` runs this session beside the tests of another). With
+    # PYTHONDONTWRITEBYTECODE set, setuptools warns that it does not byte-compile.
+    with session.chdir(_tree_copy(session)):
+        log = session.run("python", "-m", "build", "-o", dist, ".", silent=True,
+                          env={"TLFAST_BACKEND": "cython", "PYTHONDONTWRITEBYTECODE": None})
     warned = [line for line in log.splitlines() if re.search(r"warning|deprecat", line, re.I)]
     if warned:
         session.error("the build printed warnings:\n" + "\n".join(warned))
