@@ -130,6 +130,26 @@ def _new_venv(session, name):
     return os.path.join(path, "bin")
 
 
+class _Steps:
+    """Steps of a session that all run even when one fails; the session fails at the end,
+    naming them (a red suite must not hide how the pure pass or a host did)."""
+
+    def __init__(self, session):
+        self.session = session
+        self.failed = []
+
+    def run(self, what, fn, *args, **kwargs):
+        self.session.log(what)
+        try:
+            fn(*args, **kwargs)
+        except nox.command.CommandFailed:
+            self.failed.append(what)
+
+    def done(self):
+        if self.failed:
+            self.session.error("failed: " + "; ".join(self.failed))
+
+
 @nox.session(python=PYTHONS, tags=["ci"])
 def tests(session):
     """README install, whole suite (both engines, every peer), pure pass, older hosts.
@@ -140,19 +160,24 @@ def tests(session):
     if session.posargs:
         _pytest(session, *session.posargs, TLFAST_EXPECT_BACKEND="cython")
         return
-    _pytest(session, TLFAST_EXPECT_BACKEND="cython")
-    session.log("forced pure-Python pass over selection and parity")
-    _pytest(session, "tests/test_backend.py", TLFAST_BACKEND="python",
-            TLFAST_EXPECT_BACKEND="python")
+    steps = _Steps(session)
+    steps.run("the README's test command, both engines", _pytest, session,
+              TLFAST_EXPECT_BACKEND="cython")
+    steps.run("forced pure-Python pass over selection and parity", _pytest, session,
+              "tests/test_backend.py", TLFAST_BACKEND="python", TLFAST_EXPECT_BACKEND="python")
     for host in PYROGRAM_HOSTS:
-        session.log(f"tlfast.pyrogram on {host}, in a venv of its own; tlfast is this tree's "
-                    "(the install above built the extension in place)")
-        bin_dir = _new_venv(session, "host-" + re.sub(r"\W", "_", host))
-        session.run(os.path.join(bin_dir, "pip"), "install", "-q", host, "tgcrypto",
-                    *TEST_TOOLS, external=True)
-        session.run(os.path.join(bin_dir, "python"), "-m", "pytest", "-q", "-p",
-                    "no:cacheprovider", "tests/test_pyrogram_dropin.py",
-                    env=_env(session, PYTHONPATH=ROOT), external=True)
+        # tlfast is this tree's: the install above built the extension in place
+        steps.run(f"tlfast.pyrogram on {host}, in a venv of its own", _on_host, session, host)
+    steps.done()
+
+
+def _on_host(session, host):
+    bin_dir = _new_venv(session, "host-" + re.sub(r"\W", "_", host))
+    session.run(os.path.join(bin_dir, "pip"), "install", "-q", host, "tgcrypto", *TEST_TOOLS,
+                external=True)
+    session.run(os.path.join(bin_dir, "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                "tests/test_pyrogram_dropin.py", env=_env(session, PYTHONPATH=ROOT),
+                external=True)
 
 
 @nox.session(python=PYTHONS, tags=["ci"])
