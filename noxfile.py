@@ -91,11 +91,29 @@ def _install_readme(session, extras):
     session.run("python", "-m", "pip", "install", "-q", "--upgrade", "pip")
     session.run("python", "-m", "pip", "install", "-q", "-e", f".[{extras}]",
                 env={"TLFAST_BACKEND": "cython"})
-    session.run("python", "-c", "import tlfast, tlfast._codec_cy as c; "
+    _check_backend(session)
+
+
+def _install_copy(session, extras):
+    """tlfast built from a copy of the tree and installed (not editable) with ``extras``,
+    so that the session leaves the tree alone: `.ci/run` runs it beside a `tests` session,
+    whose editable install builds in the tree. Returns the copy."""
+    tree = _tree_copy(session)
+    session.run("python", "-m", "pip", "install", "-q", "--upgrade", "pip")
+    session.run("python", "-m", "pip", "install", "-q", f"{tree}[{extras}]",
+                env={"TLFAST_BACKEND": "cython"})
+    with session.chdir(_tmp(session)):  # (not beside a tlfast/ that would shadow it)
+        _check_backend(session, installed=True)
+    return tree
+
+
+def _check_backend(session, installed=False):
+    session.run("python", "-c", "import os, sys, tlfast, tlfast._codec_cy as c; "
                 "assert tlfast.BACKEND == 'cython', (tlfast.BACKEND, tlfast.BACKEND_FALLBACK_REASON); "
                 "assert c.BUILD['utf8_blocks'] is True, c.BUILD; "
-                "print('tlfast', tlfast.__version__, 'backend', tlfast.BACKEND, 'layer', tlfast.LAYER, "
-                "'build', c.BUILD)")
+                + ("assert tlfast.__file__.startswith(sys.prefix), tlfast.__file__; " if installed else "")
+                + "print('tlfast', tlfast.__version__, 'backend', tlfast.BACKEND, 'layer', tlfast.LAYER, "
+                "'build', c.BUILD, 'from', os.path.dirname(tlfast.__file__))")
 
 
 def _pytest(session, *args, **env):
@@ -244,13 +262,13 @@ def wheel(session):
 @nox.session(python=ONCE, tags=["ci"])
 def fuzz(session):
     """Each target of fuzz/ for a fixed budget (15 s) on the normal build."""
-    _install_readme(session, "fuzz")
+    tree = _install_copy(session, "fuzz")
     log = os.path.join(_tmp(session), "fuzz.log")
     for target in ("loads", "types", "schema", "from_dict"):
         with open(log, "w") as out:
             rc = subprocess.run([os.path.join(session.bin, "python"), "fuzz/run.py", target,
                                  "-max_total_time=15", "-seed=1", "-print_final_stats=1"],
-                                stdout=out, stderr=subprocess.STDOUT, cwd=ROOT,
+                                stdout=out, stderr=subprocess.STDOUT, cwd=tree,
                                 env=dict(os.environ, **_env(session))).returncode
         with open(log) as f:
             lines = f.read().splitlines()
@@ -268,13 +286,15 @@ def bench(session):
 
     pytest-benchmark's quick run, then `python -m tlfast bench --quick` with its goals
     checked (tolerance below)."""
-    _install_readme(session, "test,bench")
+    tree = _install_copy(session, "test,bench")
     tmp = _tmp(session)
-    session.run("pytest", "-q", "-p", "no:cacheprovider", "benchmarks", "--benchmark-only",
-                "--benchmark-min-rounds=3", "--benchmark-max-time=0.05",
-                "--benchmark-warmup=off", f"--benchmark-json={tmp}/pytest-bench.json",
-                "--benchmark-columns=median", env=_env(session))
-    session.run("python", "benchmarks/report.py", f"{tmp}/pytest-bench.json")
+    report = os.path.join(tree, "benchmarks", "report.py")
+    with session.chdir(tree):
+        session.run("pytest", "-q", "-p", "no:cacheprovider", "benchmarks", "--benchmark-only",
+                    "--benchmark-min-rounds=3", "--benchmark-max-time=0.05",
+                    "--benchmark-warmup=off", f"--benchmark-json={tmp}/pytest-bench.json",
+                    "--benchmark-columns=median", env=_env(session))
+        session.run("python", report, f"{tmp}/pytest-bench.json")
     # The goals, on the README's bench (codecs sampled in turns, CPU time, garbage
     # collector on). The tolerance is measured, not guessed: six back-to-back quick runs
     # on the shared 2-core VM (load 8-9) moved each ratio goal by up to 13% from its
@@ -285,7 +305,7 @@ def bench(session):
     # loaded moment. A goal fails CI only when missed by more than 150%: noise never does
     # that, and a collector-bound decode (messages_1000 at 0.30 against its 0.090) still
     # does.
-    session.run("python", "-m", "tlfast", "bench", "--quick", "--json", f"{tmp}/tlfast-bench.json",
-                silent=True)  # report.py prints the table
-    session.run("python", "benchmarks/report.py", "--check", "--tolerance", "1.5",
-                f"{tmp}/tlfast-bench.json")
+    with session.chdir(tmp):  # the installed tlfast, not the copy's (it has no extension)
+        session.run("python", "-m", "tlfast", "bench", "--quick", "--json", "tlfast-bench.json",
+                    silent=True)  # report.py prints the table
+        session.run("python", report, "--check", "--tolerance", "1.5", "tlfast-bench.json")
