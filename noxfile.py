@@ -13,11 +13,14 @@ built from it without warnings, installed where there is no compiler). On one CP
 that pyenv installed but did not activate are found too (see _find_interpreters).
 """
 
+import fcntl
 import glob
+import hashlib
 import os
 import re
 import shutil
 import subprocess
+import tempfile
 
 import nox
 
@@ -87,17 +90,26 @@ def _env(session, **extra):
 
 
 def _install_readme(session, extras):
-    """The README's install (editable, the Cython build mandatory) in the session's venv."""
+    """The README's install (editable, the Cython build mandatory) in the session's venv.
+    It cythonizes into the tree and copies the extension there: one such install at a time
+    (`.ci/run` runs two sessions at once); each CPython's extension has a name of its own."""
     session.run("python", "-m", "pip", "install", "-q", "--upgrade", "pip")
-    session.run("python", "-m", "pip", "install", "-q", "-e", f".[{extras}]",
-                env={"TLFAST_BACKEND": "cython"})
+    lock = os.path.join(tempfile.gettempdir(),
+                        "tlfast-editable-%s.lock" % hashlib.sha1(ROOT.encode()).hexdigest()[:12])
+    with open(lock, "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            session.run("python", "-m", "pip", "install", "-q", "-e", f".[{extras}]",
+                        env={"TLFAST_BACKEND": "cython"})
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
     _check_backend(session)
 
 
 def _install_copy(session, extras):
     """tlfast built from a copy of the tree and installed (not editable) with ``extras``,
-    so that the session leaves the tree alone: `.ci/run` runs it beside a `tests` session,
-    whose editable install builds in the tree. Returns the copy."""
+    so that the session leaves the tree alone (`.ci/run` runs it beside a `tests` session,
+    whose editable install builds in the tree). Returns the copy."""
     tree = _tree_copy(session)
     session.run("python", "-m", "pip", "install", "-q", "--upgrade", "pip")
     session.run("python", "-m", "pip", "install", "-q", f"{tree}[{extras}]",
