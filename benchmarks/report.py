@@ -7,9 +7,11 @@
 
 Also reads the JSON of ``python -m tlfast bench --json PATH``. Only ratios measured in the
 same run are compared (never absolute times across runs or machines). The goals are
-tlfast._bench's: ratios to Telethon (TARGETS) and to another peer (PEER_TARGETS), and
-linear growth from 100 to 1000 messages; a goal whose codec was not measured is listed as
-such and does not fail. ``--tolerance F`` lets a measurement exceed its goal by the
+tlfast._bench's: ratios to Telethon (TARGETS), to another peer (PEER_TARGETS) and to
+another payload (PAIR_TARGETS), and linear growth from 100 to 1000 messages
+(GROWTH_TARGETS); a goal whose codec was not measured is listed as such and does not
+fail. A pytest-benchmark file has no measurement in turns of a pair or a growth: those
+goals are judged on its medians. ``--tolerance F`` lets a measurement exceed its goal by the
 fraction F before ``--check`` fails (the table still marks it MISSED): for CI machines,
 whose run-to-run noise is larger than some goals' margins.
 """

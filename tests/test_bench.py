@@ -72,6 +72,10 @@ def _spy(monkeypatch):
 
 def test_run_visits_every_variant_in_turns(backend, monkeypatch):
     counts = _spy(monkeypatch)
+    # 3 calls per sample, whatever the clock says: calibrating on the CPU time of one call
+    # gave 1 when a full collection of the suite's heap landed in that call (10 calls then)
+    real = _bench.calibrate
+    monkeypatch.setattr(_bench, "calibrate", lambda fn, min_time: (real(fn, min_time), 3)[1])
     report = _bench.run(["messages_100"], [_codec(backend)], quick=True)
     k = _bench.QUICK_VARIANTS
     for op in _bench.OPS:
@@ -104,8 +108,10 @@ def test_rotating_calls_each_in_turn():
 
 
 def _growth(backend, monkeypatch, k):
-    """The strict growth measurement of ``backend`` (a goal only the Cython one has)."""
-    monkeypatch.setitem(_bench.GROWTH_MAX, ("decode", _codec(backend)), 1.05)
+    """The strict growth measurement of ``backend`` (a goal only the Cython one has), with
+    msgspec's in turns."""
+    pytest.importorskip("msgspec")
+    monkeypatch.setitem(_bench.GROWTH_TARGETS, ("decode", _codec(backend)), ("msgspec", 1.05))
     # one call per sample (min_time 0), 2k samples: each variant twice in the rotation
     return _bench._measure_growth("decode", _codec(backend), 2 * k, 0.0, True, k=k)
 
@@ -114,6 +120,8 @@ def test_growth_rotates_both_sizes(backend, monkeypatch):
     counts = _spy(monkeypatch)
     m = _growth(backend, monkeypatch, 3)
     assert m["status"] == "ok", m
+    assert m["ref_codec"] == "msgspec" and m["ref"] > 1
+    assert m["limit"] == pytest.approx(1.05 * m["ref"]) and m["met"] is (m["growth"] <= m["limit"])
     for payload in _bench.GROWTH_PAYLOADS:
         # the check's call, calibration's (the first), then twice each in turns
         got = [counts[(payload, "decode", j)] for j in range(3)]
@@ -153,3 +161,161 @@ def test_the_table_says_why_it_rotates(backend):
         f"{_bench.VARIANTS} distinct payloads of each shape, in turns")
     assert "--quick" not in _bench.describe_variants(_bench.VARIANTS)
 
+
+
+# goals ----------------------------------------------------------------------------------
+# The verdicts on made-up reports: which goal a measurement meets or misses is decided
+# here, never by a timing taken in the test.
+def _report(times, growth=(), pairs=()):
+    """A report as run() returns it: {(payload, op, codec): median seconds}."""
+    results = [{"payload": p, "op": op, "codec": c, "status": "ok", "median_s": t}
+               for (p, op, c), t in times.items()]
+    _bench.add_ratios(results)
+    return {"machine": {}, "sizes": {}, "results": results, "growth": list(growth),
+            "pairs": list(pairs)}
+
+
+def _row(report, what, goal_has):
+    rows = [r for r in _bench.goal_rows(report) if r[0] == what and goal_has in r[1]]
+    assert len(rows) == 1, _bench.goal_rows(report)
+    return rows[0]
+
+
+@pytest.mark.parametrize("encode_us, met", [(104.0, True), (106.0, False)])
+def test_messages_100_encode_goal_is_parity_with_msgspec(encode_us, met):
+    report = _report({("messages_100", "encode", "tlfast-cython"): encode_us * 1e-6,
+                      ("messages_100", "encode", "msgspec"): 100e-6,
+                      # 0.1 x Telethon: missed by the old goal of 0.045, met or not by this one
+                      ("messages_100", "encode", "telethon"): encode_us * 1e-5})
+    what, goal, got, verdict = _row(report, "messages_100 encode, tlfast-cython", "msgspec")
+    assert goal == "<= 1.05 x msgspec"
+    assert verdict is met
+    assert not [r for r in _bench.goal_rows(report)
+                if r[0] == "messages_100 encode, tlfast-cython" and "Telethon" in r[1]]
+    assert bool(_bench.missed_targets(report)) is not met
+
+
+def _pair_times(base_s, request_s):
+    return {("vector_long_100k", "decode", "tlfast-cython"): base_s,
+            ("emoji_documents_100k", "decode", "tlfast-cython"): request_s,
+            ("delete_messages_100k", "decode", "tlfast-cython"): base_s}
+
+
+@pytest.mark.parametrize("request_ms, met", [(1.19, True), (1.21, False)])
+def test_a_vector_in_a_request_is_held_to_the_bare_vector(request_ms, met):
+    # from the medians of the table where run() did not measure the pair in turns
+    # (pytest-benchmark's report); no Telethon in the run, so no Telethon goal either
+    report = _report(_pair_times(1e-3, request_ms * 1e-3))
+    what, goal, got, verdict = _row(report, "emoji_documents_100k decode, tlfast-cython",
+                                    "vector_long_100k")
+    assert (goal, got, verdict) == ("<= 1.20 x vector_long_100k", f"{request_ms:.2f}", met)
+    assert _row(report, "delete_messages_100k decode, tlfast-cython", "vector_long_100k")[3]
+    # the table's cell says so too
+    header, rows, _ = _bench._table(report)
+    (cell,) = [row[header.index("tlfast-cython")] for row in rows
+               if row[0] == "emoji_documents_100k"]
+    assert cell.endswith("MISSED") is not met
+
+
+def test_the_pair_measured_in_turns_decides_over_the_table():
+    # the table's medians say 2.0x (page faults on the request's turn); the measurement in
+    # turns says 1.1x, and it is the one the goal reads
+    measured = {"payload": "emoji_documents_100k", "base": "vector_long_100k", "op": "decode",
+                "codec": "tlfast-cython", "status": "ok", "ratio": 1.1}
+    report = _report(_pair_times(1e-3, 2e-3), pairs=[measured])
+    assert _row(report, "emoji_documents_100k decode, tlfast-cython", "vector_long_100k")[2:] == ("1.10", True)
+    report = _report(_pair_times(1e-3, 1e-3), pairs=[dict(measured, ratio=1.3)])
+    assert _row(report, "emoji_documents_100k decode, tlfast-cython", "vector_long_100k")[2:] == ("1.30", False)
+    # with a tolerance (CI's), a miss within it counts as met
+    assert not [m for m in _bench.missed_targets(report, 0.1) if "emoji" in m]
+    assert [m for m in _bench.missed_targets(report, 0.05) if "emoji" in m]
+
+
+def test_a_pair_not_measured_is_said_so():
+    report = _report({("emoji_documents_100k", "decode", "tlfast-cython"): 1e-3})
+    assert "emoji_documents_100k decode, tlfast-cython against vector_long_100k" in \
+        _bench.unmeasured_targets(report)
+    failed = {"payload": "emoji_documents_100k", "base": "vector_long_100k", "op": "decode",
+              "codec": "tlfast-cython", "status": "not installed"}
+    notes = _bench._table(_report({}, pairs=[failed]))[2]
+    assert any("against vector_long_100k: not measured (not installed)" in n for n in notes)
+
+
+def _growth_times(small, large, ref_small, ref_large):
+    return {("messages_100", "decode", "tlfast-cython"): small,
+            ("messages_1000", "decode", "tlfast-cython"): large,
+            ("messages_100", "decode", "msgspec"): ref_small,
+            ("messages_1000", "decode", "msgspec"): ref_large}
+
+
+def _strict_growth(report):
+    (g,) = [g for g in _bench.growth(report) if (g["op"], g["codec"]) == ("decode", "tlfast-cython")]
+    return g
+
+
+@pytest.mark.parametrize("large, met", [(10.4e-3, True), (10.6e-3, False)])
+def test_growth_is_held_to_msgspecs_growth_in_the_same_run(large, met):
+    # msgspec grows 10x; tlfast-cython may grow up to 10.5x (the data's own growth, about
+    # 9.4x, is no longer the yardstick: 10.4x would have missed it)
+    report = _report(_growth_times(1e-3, large, 1e-3, 10e-3))
+    g = _strict_growth(report)
+    assert g["ref"] == pytest.approx(10.0) and g["limit"] == pytest.approx(10.5)
+    assert g["met"] is met
+    what, goal, got, verdict = _row(report, "messages_100 -> messages_1000 decode time, tlfast-cython", "msgspec")
+    assert goal == "<= 10.50x (1.05 x msgspec's 10.00x)" and verdict is met
+
+
+def test_growth_measured_in_turns_decides_over_the_table():
+    measured = {"op": "decode", "codec": "tlfast-cython", "status": "ok", "ref_codec": "msgspec",
+                "factor": 1.05, "growth": 11.0, "ref": 11.0}
+    report = _report(_growth_times(1e-3, 20e-3, 1e-3, 10e-3), growth=[measured])
+    g = _strict_growth(report)
+    assert (g["growth"], g["ref"], g["met"]) == (11.0, 11.0, True)
+    report = _report(_growth_times(1e-3, 10e-3, 1e-3, 10e-3), growth=[dict(measured, ref=10.0)])
+    assert _strict_growth(report)["met"] is False
+
+
+def test_growth_without_msgspec_is_not_measured():
+    times = _growth_times(1e-3, 10e-3, 1e-3, 10e-3)
+    report = _report({k: t for k, t in times.items() if k[2] != "msgspec"})
+    assert not [g for g in _bench.growth(report) if g["codec"] == "tlfast-cython"]
+    assert "growth decode, tlfast-cython" in _bench.unmeasured_targets(report)
+
+
+def test_pair_is_sampled_in_turns(backend, monkeypatch):
+    codec = _codec(backend)
+    monkeypatch.setattr(_bench, "PAIR_TARGETS",
+                        {("emoji_documents_100k", "decode", codec): ("vector_long_100k", 1.2)})
+    counts = _spy(monkeypatch)
+    m = _bench._measure_pair("emoji_documents_100k", "decode", codec, 6, 0.0, True, k=3)
+    assert m["status"] == "ok", m
+    assert m["ratio"] > 0 and m["met"] is (m["ratio"] <= 1.2)
+    for payload in ("vector_long_100k", "emoji_documents_100k"):
+        # the check's call, calibration's (the first), then twice each in turns
+        got = [counts[(payload, "decode", j)] for j in range(3)]
+        assert got == [4, 3, 3], (payload, got)
+
+
+def test_measurements_in_turns_give_their_verdicts(monkeypatch):
+    medians = {("messages_100", "tlfast-cython"): 1e-3, ("messages_1000", "tlfast-cython"): 10.4e-3,
+               ("messages_100", "msgspec"): 2e-3, ("messages_1000", "msgspec"): 20e-3,
+               ("vector_long_100k", "tlfast-cython"): 2e-3,
+               ("emoji_documents_100k", "tlfast-cython"): 2.5e-3}
+    monkeypatch.setattr(_bench, "_medians_in_turns",
+                        lambda op, keys, *a: ({k: medians[k] for k in keys}, None))
+    g = _bench._measure_growth("decode", "tlfast-cython", 5, 0.01, True)
+    assert (g["growth"], g["ref"], g["limit"], g["met"]) == pytest.approx((10.4, 10.0, 10.5, True))
+    p = _bench._measure_pair("emoji_documents_100k", "decode", "tlfast-cython", 5, 0.01, True)
+    assert (p["ratio"], p["limit"], p["met"]) == (1.25, 1.2, False)
+    monkeypatch.setattr(_bench, "_medians_in_turns", lambda *a: (None, "not installed"))
+    assert _bench._measure_growth("decode", "tlfast-cython", 5, 0.01, True)["status"] == "not installed"
+
+
+def test_run_measures_the_pairs(backend, monkeypatch):
+    codec = _codec(backend)
+    monkeypatch.setattr(_bench, "PAIR_TARGETS",
+                        {("emoji_documents_100k", "decode", codec): ("vector_long_100k", 1.2)})
+    report = _bench.run(["vector_long_100k", "emoji_documents_100k"], [codec], quick=True)
+    (p,) = report["pairs"]
+    assert p["status"] == "ok" and p["ratio"] > 0, p
+    assert [r for r in _bench.goal_rows(report) if "x vector_long_100k" in r[1]]

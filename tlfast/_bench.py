@@ -34,7 +34,8 @@ from . import _plans as PL
 from ._model import TLObject
 from ._payloads import PAYLOADS, SEED, build, variants
 
-__all__ = ["CODECS", "OPS", "TARGETS", "PEER_TARGETS", "GROWTH_MAX", "LINEAR_SLACK", "VARIANTS",
+__all__ = ["CODECS", "OPS", "TARGETS", "PEER_TARGETS", "PAIR_TARGETS", "GROWTH_TARGETS",
+           "LINEAR_SLACK", "VARIANTS",
            "QUICK_VARIANTS", "Unavailable", "make_case", "make_cases", "checked_calls",
            "rotating", "describe_variants", "run", "format_table", "format_markdown",
            "machine_info", "missed_targets"]
@@ -65,14 +66,9 @@ QUICK_VARIANTS = 4
 TARGETS = {
     ("messages_100", "decode", "tlfast-cython"): 0.070,
     ("messages_100", "decode", "tlfast-python"): 0.65,
-    ("messages_100", "encode", "tlfast-cython"): 0.045,
     ("messages_100", "encode", "tlfast-python"): 0.8,
     ("messages_1000", "decode", "tlfast-cython"): 0.090,
-    # The 100k-vector goal (a request's long vector decodes as fast as a bare one, at most
-    # 0.12); the bare one had a goal of 0.10 of our own making, with no source, until now.
     ("vector_long_100k", "decode", "tlfast-cython"): 0.12,
-    ("emoji_documents_100k", "decode", "tlfast-cython"): 0.12,
-    ("delete_messages_100k", "decode", "tlfast-cython"): 0.12,
     # Issue 8: Telethon with the drop-in (tlfast.telethon, Cython engine); "receive" with
     # cryptg installed.
     ("messages_100", "decode", "telethon+tlfast"): 0.20,
@@ -88,22 +84,39 @@ TARGETS = {
 # the codec's time to the peer's in the same run).
 PEER_TARGETS = {
     ("messages_100", "decode", "tlfast-cython"): ("msgspec", 0.75),
+    # Issue 19: encoding at parity with the practical limit (an earlier 0.045 x Telethon sat
+    # inside Telethon's own run-to-run noise of 10%, while tlfast and msgspec took the same
+    # time).
+    ("messages_100", "encode", "tlfast-cython"): ("msgspec", 1.05),
     # Issue 9: kurigram with the drop-in (tlfast.pyrogram, Cython engine) against kurigram
     # alone; "receive" with TgCrypto installed.
     ("messages_100", "decode", "kurigram+tlfast"): ("kurigram", 0.15),
     ("messages_100", "encode", "kurigram+tlfast"): ("kurigram", 0.35),
     ("messages_100", "receive", "kurigram+tlfast"): ("kurigram", 0.30),
 }
-# "Cost linear in the data: 10x the data, at most 10.5x the time". GROWTH_MAX holds the
-# strict goals as that factor: time(messages_1000) / time(messages_100) at most this times
-# the data's own growth, bytes(messages_1000) / bytes(messages_100) over the variants
-# timed (9.4x for the 8 variants, 9.96x for variant 0 alone: a fixed 10.5x would let the
-# time grow 12% faster than the data). The two are sampled in turns (so that load
-# elsewhere on the machine hits both alike). The other tlfast rows keep the looser rule:
-# growth under LINEAR_MAX, or within LINEAR_SLACK of msgspec's growth on the same data in
-# the same run (cache effects make every codec, msgspec included, grow 11-19x on some
-# runs).
-GROWTH_MAX = {("decode", "tlfast-cython"): 1.05}
+# Goals between two payloads of one codec: (payload, op, codec) -> (base payload, highest
+# ratio of the payload's time to the base's). The two are sampled in turns, in a
+# measurement of their own (as the growth below), so that what the process's allocator
+# holds, or other load on the machine, hits both alike. Issue 19: a 100k vector inside a
+# request decodes about as fast as the bare vector. Against Telethon's time, as these goals
+# were until then, they counted the page faults that land on whichever payload meets the
+# allocator short of memory: 0.107-0.114 x Telethon bare against 0.148-0.182 in a request
+# in three runs, while each alone in a process of its own took the same time (2.35 and
+# 2.42 ms a call).
+PAIR_TARGETS = {
+    ("emoji_documents_100k", "decode", "tlfast-cython"): ("vector_long_100k", 1.2),
+    ("delete_messages_100k", "decode", "tlfast-cython"): ("vector_long_100k", 1.2),
+}
+# "Cost linear in the data": time(messages_1000) / time(messages_100). The strict goals,
+# (op, codec) -> (reference codec, factor): the codec's growth at most the factor times the
+# reference's growth on the same payloads in the same run, all four sampled in turns (so
+# that load elsewhere on the machine hits them alike). Issue 19: against msgspec's, not
+# the data's own growth: the large result does not fit in a core's cache where the small
+# one does, and every codec, the practical limit included, pays for that (msgspec grew
+# 10.5-12.1x for 9.4x the data in the runs that found tlfast-cython's 10.8-11.2x). The
+# other tlfast rows keep the looser rule: growth under LINEAR_MAX, or within LINEAR_SLACK
+# of msgspec's growth on the same data in the same run.
+GROWTH_TARGETS = {("decode", "tlfast-cython"): ("msgspec", 1.05)}
 GROWTH_PAYLOADS = ("messages_100", "messages_1000")
 LINEAR_SLACK = 1.25
 LINEAR_MAX = 12.0
@@ -741,8 +754,9 @@ def _git_commit():
 
 def run(payloads=None, codecs=None, quick=False, progress=None, gc_on=True):
     """Time every (payload, op, codec). Returns a dict with "machine", "settings",
-    "results" (one entry per payload, op and codec: median seconds, or why not) and
-    "growth" (the strict linear-growth measurements, see GROWTH_MAX).
+    "results" (one entry per payload, op and codec: median seconds, or why not),
+    "growth" (the strict linear-growth measurements, see GROWTH_TARGETS) and "pairs" (the
+    goals between two payloads, see PAIR_TARGETS).
 
     The codecs of one payload and op are sampled in turns (A B C A B C ...), not one after
     the other, so that load from elsewhere on the machine hits them alike and the ratios
@@ -754,9 +768,11 @@ def run(payloads=None, codecs=None, quick=False, progress=None, gc_on=True):
     k = QUICK_VARIANTS if quick else VARIANTS
     forced_pure = _backend.requested() == "python"
     results = []
-    growth_rows = [(op, c) for op, c in GROWTH_MAX
-                   if c in codecs and set(GROWTH_PAYLOADS) <= set(payloads)]
-    steps = len(payloads) * (len(OPS) + len(EXTRA_OPS)) + len(growth_rows)
+    growth_rows = [(op, c) for (op, c), (ref, _) in GROWTH_TARGETS.items()
+                   if {c, ref} <= set(codecs) and set(GROWTH_PAYLOADS) <= set(payloads)]
+    pair_rows = [(p, op, c) for (p, op, c), (base, _) in PAIR_TARGETS.items()
+                 if c in codecs and {p, base} <= set(payloads)]
+    steps = len(payloads) * (len(OPS) + len(EXTRA_OPS)) + len(growth_rows) + len(pair_rows)
     step = 0
     for payload in payloads:
         cases = {}
@@ -800,6 +816,13 @@ def run(payloads=None, codecs=None, quick=False, progress=None, gc_on=True):
         if progress:
             progress(f"[{step}/{steps}] growth {op}: {codec}, {' and '.join(GROWTH_PAYLOADS)} in turns")
         growth_results.append(_measure_growth(op, codec, repeats, min_time, gc_on, k))
+    pair_results = []
+    for payload, op, codec in pair_rows:
+        step += 1
+        if progress:
+            progress(f"[{step}/{steps}] {payload} {op} against {PAIR_TARGETS[(payload, op, codec)][0]}: "
+                     f"{codec}, in turns")
+        pair_results.append(_measure_pair(payload, op, codec, repeats, min_time, gc_on, k))
     order = {c: i for i, c in enumerate(CODECS)}
     pos = {p: i for i, p in enumerate(payloads)}
     op_order = OPS + EXTRA_OPS
@@ -815,7 +838,8 @@ def run(payloads=None, codecs=None, quick=False, progress=None, gc_on=True):
                          "backend_env": os.environ.get("TLFAST_BACKEND", "auto")},
             "sizes": {p: len(tlfast_data(p)) for p in payloads},
             "results": results,
-            "growth": growth_results}
+            "growth": growth_results,
+            "pairs": pair_results}
 
 
 def describe_variants(k, quick=False):
@@ -851,27 +875,54 @@ def _sample_in_turns(timed, repeats, gc_on, results):
                 del timed[key]
 
 
-def _measure_growth(op, codec, repeats, min_time, gc_on, k=VARIANTS):
-    """time(messages_1000) / time(messages_100) for ``codec``, the two sampled in turns,
-    each over ``k`` variants in turns as in the table."""
-    entry = {"codec": codec, "op": op}
+def _medians_in_turns(op, keys, repeats, min_time, gc_on, k):
+    """The median time of ``op`` for each (payload, codec) of ``keys``, all sampled in
+    turns, each over ``k`` variants in turns as in the table: ``(medians, None)``, or
+    ``(None, why)`` when one cannot be timed (not installed, a failed check)."""
     timed = {}
     errors = []
     try:
-        data = []
-        for payload in GROWTH_PAYLOADS:
+        for payload, codec in keys:
             cases = make_cases(payload, codec, k)
-            data.append(sum(len(c.data) for c in cases))
-            timed[payload] = _rotation(cases, op, min_time) + ([], {}, cases[0])
-        entry.update(data_growth=data[1] / data[0],
-                     limit=GROWTH_MAX[(op, codec)] * data[1] / data[0])
+            timed[(payload, codec)] = _rotation(cases, op, min_time) + ([], {}, cases[0])
     except Exception as exc:  # noqa: BLE001 - shown as not measured
-        return dict(entry, status=_one_line(exc))
+        return None, _one_line(exc)
     _sample_in_turns(timed, repeats, gc_on, errors)
     if errors:
-        return dict(entry, status=errors[0]["error"])
-    small, large = (statistics.median(timed[p][2]) for p in GROWTH_PAYLOADS)
-    return dict(entry, status="ok", growth=large / small, met=large / small <= entry["limit"])
+        return None, errors[0]["error"]
+    return {key: statistics.median(t[2]) for key, t in timed.items()}, None
+
+
+def _measure_growth(op, codec, repeats, min_time, gc_on, k=VARIANTS):
+    """time(messages_1000) / time(messages_100) for ``codec`` and for its reference codec
+    (GROWTH_TARGETS), the four sampled in turns, and the verdict."""
+    ref_codec, factor = GROWTH_TARGETS[(op, codec)]
+    entry = {"codec": codec, "op": op, "ref_codec": ref_codec, "factor": factor}
+    small, large = GROWTH_PAYLOADS
+    medians, why = _medians_in_turns(
+        op, [(p, c) for c in (codec, ref_codec) for p in GROWTH_PAYLOADS], repeats, min_time,
+        gc_on, k)
+    if why:
+        return dict(entry, status=why)
+    mine, ref = (medians[(large, c)] / medians[(small, c)] for c in (codec, ref_codec))
+    return dict(entry, status="ok", **_growth_verdict(mine, ref, factor))
+
+
+def _growth_verdict(growth, ref, factor):
+    return {"growth": growth, "ref": ref, "limit": factor * ref, "met": growth <= factor * ref}
+
+
+def _measure_pair(payload, op, codec, repeats, min_time, gc_on, k=VARIANTS):
+    """time(payload) / time(its base payload) for ``codec`` (PAIR_TARGETS), the two sampled
+    in turns, and the verdict."""
+    base, limit = PAIR_TARGETS[(payload, op, codec)]
+    entry = {"payload": payload, "base": base, "op": op, "codec": codec, "limit": limit}
+    medians, why = _medians_in_turns(op, [(base, codec), (payload, codec)], repeats, min_time,
+                                     gc_on, k)
+    if why:
+        return dict(entry, status=why)
+    ratio = medians[(payload, codec)] / medians[(base, codec)]
+    return dict(entry, status="ok", ratio=ratio, met=ratio <= limit)
 
 
 def _one_line(exc):
@@ -903,11 +954,12 @@ def add_ratios(results):
 
 
 def growth(report):
-    """The linear-growth checks. The strict ones (GROWTH_MAX) as run() measured them, in
-    turns; for a pytest-benchmark report, which has no such measurement, from the medians.
-    The others, for every tlfast codec and op where both sizes were measured, by the loose
-    rule (LINEAR_MAX, or LINEAR_SLACK x msgspec's growth). Each: codec, op, growth, limit,
-    ref (msgspec's growth, loose rule only) and met."""
+    """The linear-growth checks. The strict ones (GROWTH_TARGETS) as run() measured them,
+    in turns; for a report without that measurement (pytest-benchmark's), from the medians
+    of the codec and its reference. The others, for every tlfast codec and op where both
+    sizes were measured, by the loose rule (LINEAR_MAX, or LINEAR_SLACK x msgspec's
+    growth). Each: codec, op, growth, limit, ref (the reference codec's growth, or None),
+    ref_codec and factor (strict goals only) and met."""
     results = report["results"]
     by = {(r["payload"], r["op"], r["codec"]): r for r in results if r.get("status") == "ok"}
 
@@ -916,23 +968,22 @@ def growth(report):
         return b["median_s"] / a["median_s"] if a and b else None
 
     measured = {(m["op"], m["codec"]): m for m in report.get("growth") or ()
-                if m.get("status") == "ok"}
+                if m.get("status") == "ok" and "ref" in m}  # (older reports: no ref)
     out = []
     for op in OPS:
         ref = g(LINEAR_REF, op)
         for c in ("tlfast-cython", "tlfast-python"):
-            if (op, c) in GROWTH_MAX:
+            if (op, c) in GROWTH_TARGETS:
+                ref_codec, factor = GROWTH_TARGETS[(op, c)]
                 if (op, c) in measured:
                     m = measured[(op, c)]
-                    mine, data, limit = m["growth"], m["data_growth"], m["limit"]
-                else:  # a pytest-benchmark report: its medians and sizes
-                    a, b = (by.get((p, op, c)) for p in GROWTH_PAYLOADS)
-                    if not (a and b and a.get("size") and b.get("size")):
+                    mine, mine_ref = m["growth"], m["ref"]
+                else:
+                    mine, mine_ref = g(c, op), g(ref_codec, op)
+                    if mine is None or mine_ref is None:
                         continue
-                    mine, data = g(c, op), b["size"] / a["size"]
-                    limit = GROWTH_MAX[(op, c)] * data
-                out.append({"codec": c, "op": op, "growth": mine, "limit": limit,
-                            "data_growth": data, "ref": None, "met": mine <= limit})
+                out.append({"codec": c, "op": op, "ref_codec": ref_codec, "factor": factor,
+                            **_growth_verdict(mine, mine_ref, factor)})
                 continue
             mine = g(c, op)
             if mine is None:
@@ -946,12 +997,34 @@ def growth(report):
 def _growth_goal(g):
     """(what, goal, got) of a growth check, in the table's words."""
     goal = f"<= {g['limit']:.2f}x"
-    if g.get("data_growth"):
-        goal += f" ({g['limit'] / g['data_growth']:g} x the data's {g['data_growth']:.2f}x)"
-    if g["ref"]:
+    if g.get("factor"):
+        goal += f" ({g['factor']:g} x {g['ref_codec']}'s {g['ref']:.2f}x)"
+    elif g["ref"]:
         goal += f" (or <= {LINEAR_SLACK:g} x msgspec's {g['ref']:.1f}x)"
     return (f"{GROWTH_PAYLOADS[0]} -> {GROWTH_PAYLOADS[1]} {g['op']} time, {g['codec']}",
             goal, f"{g['growth']:.2f}x")
+
+
+def pairs(report):
+    """The goals between two payloads (PAIR_TARGETS): as run() measured them, in turns;
+    for a report without that measurement (pytest-benchmark's), from the two medians.
+    Each: payload, base, op, codec, ratio, limit and met."""
+    by = {(r["payload"], r["op"], r["codec"]): r["median_s"] for r in report["results"]
+          if r.get("status") == "ok"}
+    measured = {(m["payload"], m["op"], m["codec"]): m for m in report.get("pairs") or ()
+                if m.get("status") == "ok"}
+    out = []
+    for (payload, op, codec), (base, limit) in PAIR_TARGETS.items():
+        m = measured.get((payload, op, codec))
+        if m is not None:
+            ratio = m["ratio"]
+        elif (payload, op, codec) in by and (base, op, codec) in by:
+            ratio = by[(payload, op, codec)] / by[(base, op, codec)]
+        else:
+            continue
+        out.append({"payload": payload, "base": base, "op": op, "codec": codec,
+                    "ratio": ratio, "limit": limit, "met": ratio <= limit})
+    return out
 
 
 def goal_rows(report, tolerance=0.0):
@@ -969,6 +1042,9 @@ def goal_rows(report, tolerance=0.0):
         if pt and "ratio" in pt:
             rows.append((what, f"<= {pt['limit']:.2f} x {pt['peer']}", f"{pt['ratio']:.2f}",
                          pt["ratio"] <= pt["limit"] * slack))
+    for p in pairs(report):
+        rows.append((f"{p['payload']} {p['op']}, {p['codec']}", f"<= {p['limit']:.2f} x {p['base']}",
+                     f"{p['ratio']:.2f}", p["ratio"] <= p["limit"] * slack))
     for g in growth(report):
         met = g["met"] or g["growth"] <= g["limit"] * slack
         rows.append(_growth_goal(g) + (met,))
@@ -991,8 +1067,11 @@ def unmeasured_targets(report):
     out += [f"{p} {op}, {c} against {peer}" for (p, op, c), (peer, _) in PEER_TARGETS.items()
             if not any("ratio" in r.get("peer_target", {}) for r in report["results"]
                        if (r["payload"], r["op"], r["codec"]) == (p, op, c))]
+    done = {(p["payload"], p["op"], p["codec"]) for p in pairs(report)}
+    out += [f"{p} {op}, {c} against {base}" for (p, op, c), (base, _) in PAIR_TARGETS.items()
+            if (p, op, c) not in done]
     done = {(g["op"], g["codec"]) for g in growth(report)}
-    out += [f"growth {op}, {c}" for op, c in GROWTH_MAX if (op, c) not in done]
+    out += [f"growth {op}, {c}" for op, c in GROWTH_TARGETS if (op, c) not in done]
     return out
 
 
@@ -1022,6 +1101,7 @@ def _table(report):
     codecs = [c for c in CODECS if any(r["codec"] == c for r in results)]
     keys = list(dict.fromkeys((r["payload"], r["op"]) for r in results))
     by = {(r["payload"], r["op"], r["codec"]): r for r in results}
+    missed_pairs = {(p["payload"], p["op"], p["codec"]) for p in pairs(report) if not p["met"]}
     rows, notes = [], []
     for payload, op in keys:
         size = report["sizes"].get(payload)
@@ -1034,7 +1114,8 @@ def _table(report):
                 cell = format_time(r["median_s"])
                 if "ratio" in r and c != REFERENCE:
                     cell += f" ({r['ratio']:.2f})"
-                if r.get("met") is False or r.get("peer_target", {}).get("met") is False:
+                if (r.get("met") is False or r.get("peer_target", {}).get("met") is False
+                        or (payload, op, c) in missed_pairs):
                     cell += " MISSED"
                 row.append(cell)
             elif r.get("status") == "error":
@@ -1050,6 +1131,10 @@ def _table(report):
     for m in report.get("growth") or ():
         if m.get("status") != "ok":
             notes.append(f"growth {m['op']}, {m['codec']}: not measured ({m.get('status')})")
+    for m in report.get("pairs") or ():
+        if m.get("status") != "ok":
+            notes.append(f"{m['payload']} {m['op']}, {m['codec']} against {m['base']}: "
+                         f"not measured ({m.get('status')})")
     header = ["payload", "size", "op"] + [NAMES.get(c, c) for c in codecs]
     return header, rows, list(dict.fromkeys(notes))
 
