@@ -79,7 +79,7 @@ async def bot_life():
 
             assert server.drop_connections() >= 1
             # a request sent while the client is still reconnecting waits for the client's
-            # own request timeout (kurigram: 15 s), as it would with Telegram; the client
+            # own request timeout, as it would with Telegram; the client
             # reconnects by itself, so wait for that first
             await L.wait_until(lambda: server.connected(bot_acc), what="the reconnection")
             sent = await bot.send_message(alice.id, "after the drop")
