@@ -539,7 +539,7 @@ class Namespace:
 
 # bundled schemas ---------------------------------------------------------------------
 _SCHEMA_DIR = os.path.join(os.path.dirname(__file__), "schemas")
-_CACHE_FORMAT = 3  # 3: built-in declarations kept as records
+_CACHE_FORMAT = 4  # 3: built-in declarations kept as records; 4: dotted names, dialects
 _BUNDLED = {"api": "api-layer228.tl", "mtproto": "mtproto.tl"}
 _loaded = {}
 
@@ -552,13 +552,34 @@ def _cache_dir():
     return base
 
 
+_digests = {}
+
+
+def _source_digest(*names):
+    """A digest of these files of the package (paths relative to it): part of every disk
+    cache's key, so that what an older tlfast parsed or built is never taken for what this
+    one would (a cache format number alone relies on someone remembering to bump it)."""
+    import hashlib
+
+    hit = _digests.get(names)
+    if hit is None:
+        h = hashlib.sha256()
+        here = os.path.dirname(__file__)
+        for name in names:
+            with open(os.path.join(here, name), "rb") as f:
+                h.update(f.read())
+        hit = _digests[names] = h.hexdigest()[:16]
+    return hit
+
+
 def _parse_cached(text):
-    """Parse ``text`` through an on-disk cache keyed by the text's hash and the parser
-    version; a stale, corrupt or unwritable cache just means parsing again."""
+    """Parse ``text`` through an on-disk cache keyed by the text's hash and the parser's
+    source; a stale, corrupt or unwritable cache just means parsing again."""
     import hashlib
 
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    tag = f"{_CACHE_FORMAT}-{sys.version_info[0]}.{sys.version_info[1]}-{digest}"
+    tag = (f"{_CACHE_FORMAT}-{sys.version_info[0]}.{sys.version_info[1]}-{digest}"
+           f"-{_source_digest('_tlparse.py')}")
     path = os.path.join(_cache_dir(), f"schema-{digest[:32]}.marshal")
     try:
         with open(path, "rb") as f:

@@ -514,9 +514,10 @@ cdef CyCtor _build_ctor(object plan):
     c.template = plan.template
     c.finish = plan.finish
     c.from_dict = c.build != PL.SLOTS and _dict_holds(cls, c.attrs)
-    # More attributes than CPython's keys shared between instances hold (30 in 3.11-3.13):
-    # the host's own instances have a dict of their own, and so can ours, given whole.
-    c.dict_whole = c.build == PL.DICT and len(c.template) > 30
+    # More attributes than CPython's keys shared between instances hold (30 in 3.11-3.13;
+    # 3.10 shares any number): the host's own instances have a dict of their own, and so
+    # can ours, given whole.
+    c.dict_whole = c.build == PL.DICT and len(c.template) > 30 and sys.version_info >= (3, 11)
     c.lenient = bool(plan.lenient)
     if c.build != PL.SLOTS and not isinstance(c.template, dict):
         raise TypeError(f"{plan.name}: a dict-built constructor needs a template dict")

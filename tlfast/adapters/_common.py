@@ -29,7 +29,8 @@ import warnings
 from .. import _plans as PL
 from .._codec import Codec
 from .._tlparse import compute_id
-from ..schema import Schema, TLSchemaError, TLSchemaWarning, _cache_dir, _parse_cached, bundled
+from ..schema import (Schema, TLSchemaError, TLSchemaWarning, _cache_dir, _parse_cached,
+                      _source_digest, bundled)
 
 __all__ = ["PatchRegistry", "AdapterState", "HostCtor", "rebuild_layer", "cached",
            "host_schema", "host_codec", "dual_error", "as_dual", "count", "importable"]
@@ -232,7 +233,11 @@ _CACHE_FORMAT = 1
 def cached(key, build):
     """``build()`` (marshal-able), kept on disk under ``key`` (host, version, layer...);
     a stale, corrupt or unwritable cache just means building again."""
-    tag = repr((_CACHE_FORMAT, sys.version_info[:2], key))
+    # (and the sources of what the result depends on: the bundled MTProto schema decides
+    # which ids a host keeps for itself)
+    code = _source_digest("_tlparse.py", "_plans.py", "schemas/mtproto.tl", "adapters/_common.py",
+                          "adapters/telethon.py", "adapters/pyrogram.py")
+    tag = repr((_CACHE_FORMAT, sys.version_info[:2], key, code))
     import hashlib
 
     path = os.path.join(_cache_dir(), "host-" + hashlib.sha256(tag.encode()).hexdigest()[:32] + ".marshal")
