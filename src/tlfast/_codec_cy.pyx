@@ -353,18 +353,16 @@ cdef extern from *:
         tlf_gchead head;   /* TLF_GC_LIST: the list */
         PyObject **held;   /* otherwise: owned references, n of cap */
         Py_ssize_t n, cap;
-        Py_ssize_t count;  /* objects put on it */
     } tlf_made;
 
     static inline void tlf_made_init(tlf_made *m) {
         m->head.next = m->head.prev = (uintptr_t)&m->head;
         m->held = NULL;
-        m->n = m->cap = m->count = 0;
+        m->n = m->cap = 0;
     }
     /* Take ``o`` off the collector's lists onto ``m``: ``o`` is tracked, or new and never
        tracked. Cannot fail: without memory for the array, ``o`` just stays tracked. */
     static inline void tlf_made_add(tlf_made *m, PyObject *o) {
-        m->count++;
     #if TLF_GC_LIST
         tlf_gchead *g = TLF_GC_OF(o), *last = (tlf_gchead *)m->head.prev;
         if (PyObject_GC_IsTracked(o)) PyObject_GC_UnTrack(o);
@@ -439,7 +437,7 @@ cdef extern from *:
     bint TLF_KNOWN_CPYTHON
     bint TLF_GC_DEFERRED
     ctypedef struct tlf_made:
-        Py_ssize_t count
+        pass
     void tlf_made_init(tlf_made*) nogil
     void tlf_made_add(tlf_made*, PyObject*)
     void tlf_made_release(tlf_made*)
@@ -485,8 +483,6 @@ cdef enum:
 
 
 cdef int _collect_while_hidden() except -1:
-    if not _gc_isenabled():
-        return 0
     c0, c1, c2 = _gc_get_count()
     t0, t1, t2 = _gc_get_threshold()
     if t0 == 0 or c0 <= t0 or (t2 and c2 > t2):  # (t2 and c2 > t2: maybe a full one)

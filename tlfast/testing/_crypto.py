@@ -8,13 +8,15 @@ no private key of anyone's) is ever involved: the test hands the public half to 
 Nothing here is fit to protect anything: the keys are for a server on 127.0.0.1 that a
 test starts and stops.
 
-May use: nothing.
+May use: tlfast.
 """
 
 import hashlib
 import os
 import random
 import struct
+
+from tlfast import Writer
 
 # Telegram's 2048-bit safe prime (core.telegram.org/mtproto/auth_key): the clients refuse
 # any other (Pyrogram compares it), so the test server offers this one, with g = 3.
@@ -121,10 +123,9 @@ def random_prime(bits, rng):
 
 def tl_bytes(b):
     """``b`` as TL ``bytes`` (length prefix, padding): the form fingerprints hash."""
-    n = len(b)
-    head = bytes([n]) if n < 254 else b"\xfe" + n.to_bytes(3, "little")
-    out = head + b
-    return out + bytes(-len(out) % 4)
+    w = Writer()
+    w.write_bytes(b)
+    return w.getvalue()
 
 
 class RSAKey:
