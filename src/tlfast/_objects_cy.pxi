@@ -164,23 +164,55 @@ cdef extern from *:
         return (PyObject *)Py_TYPE(obj) == type;
     }
     static inline void tlf_incref(PyObject *v) { Py_INCREF(v); }
-    static inline void tlf_decref(PyObject *v) { Py_DECREF(v); }
-    /* An exact int below 2**30 in magnitude (one digit): its value without a call. */
-    #if PY_VERSION_HEX >= 0x030C0000
-    static inline int tlf_small_int(PyObject *v) {
-        return PyLong_CheckExact(v) && PyUnstable_Long_IsCompact((PyLongObject *)v);
-    }
-    static inline long tlf_small_int_value(PyObject *v) {
-        return (long)PyUnstable_Long_CompactValue((PyLongObject *)v);
+    /* 3.12 and 3.13 count references in the low 32 bits of ob_refcnt (the count is
+       saturated there: a negative low half means immortal). Py_INCREF stores those 32 bits,
+       and Py_DECREF reads all 64: a decrement soon after an increment of the same object
+       (a value held while its constructor is written) then stalls, as a load wider than
+       the store before it cannot be forwarded from the store buffer. This one reads and
+       writes the same 32 bits Py_INCREF does, with the same immortality test. */
+    #if TLF_KNOWN_CPYTHON && PY_VERSION_HEX >= 0x030C0000 && SIZEOF_VOID_P > 4
+    static inline void tlf_decref(PyObject *v) {
+        PY_UINT32_T c = v->ob_refcnt_split[PY_BIG_ENDIAN];
+        if ((PY_INT32_T)c < 0) return;
+        v->ob_refcnt_split[PY_BIG_ENDIAN] = c - 1;
+        if (c == 1) _Py_Dealloc(v);
     }
     #else
-    static inline int tlf_small_int(PyObject *v) {
-        return PyLong_CheckExact(v) && (size_t)(Py_SIZE(v) + 1) <= 2;
+    static inline void tlf_decref(PyObject *v) { Py_DECREF(v); }
+    #endif
+    /* An exact int whose value C reads without a call: 1, and the value in *out. One digit
+       (below 2**30 in magnitude) through the documented compact-value API of 3.12+; two
+       digits (below 2**60: dates, ids, hashes) from the digits on the CPythons CI tests. */
+    #if PY_VERSION_HEX >= 0x030C0000 && !TLF_KNOWN_CPYTHON
+    static inline int tlf_int_value(PyObject *v, long long *out) {
+        if (!PyLong_CheckExact(v) || !PyUnstable_Long_IsCompact((PyLongObject *)v)) return 0;
+        *out = (long long)PyUnstable_Long_CompactValue((PyLongObject *)v);
+        return 1;
     }
-    static inline long tlf_small_int_value(PyObject *v) {
-        Py_ssize_t size = Py_SIZE(v);
-        long d = size ? (long)((PyLongObject *)v)->ob_digit[0] : 0;
-        return size < 0 ? -d : d;
+    #else
+    static inline int tlf_int_value(PyObject *v, long long *out) {
+        const digit *d;
+        Py_ssize_t n;
+        int negative;
+        long long m;
+        if (!PyLong_CheckExact(v)) return 0;
+    #if PY_VERSION_HEX >= 0x030C0000
+        uintptr_t tag = ((PyLongObject *)v)->long_value.lv_tag;
+        n = (Py_ssize_t)(tag >> 3);  /* _PyLong_NON_SIZE_BITS */
+        negative = (tag & 3) == 2;   /* _PyLong_SIGN_MASK: 0 positive, 1 zero, 2 negative */
+        d = ((PyLongObject *)v)->long_value.ob_digit;
+    #else
+        n = Py_SIZE(v);
+        negative = n < 0;
+        if (negative) n = -n;
+        d = ((PyLongObject *)v)->ob_digit;
+    #endif
+        if (n == 0) m = 0;
+        else if (n == 1) m = (long long)d[0];
+        else if (n == 2) m = (long long)d[0] | ((long long)d[1] << PyLong_SHIFT);
+        else return 0;
+        *out = negative ? -m : m;
+        return 1;
     }
     #endif
     /* Decoding recurses on the C stack, as deep as the caller's max_depth allows: past a
@@ -266,10 +298,11 @@ cdef extern from *:
     void tlf_own_dealloc(object cls, object generic)
     PyObject* tlf_type_lookup(object obj, object name)
     bint tlf_type_is(object obj, object type)
+    # The same test against a borrowed type (a CyCtor's cls): no reference taken for it.
+    bint tlf_cls_is "tlf_type_is"(object obj, PyObject* type)
     void tlf_incref(PyObject* v)
     void tlf_decref(PyObject* v)
-    bint tlf_small_int(PyObject* v)
-    long tlf_small_int_value(PyObject* v)
+    bint tlf_int_value(PyObject* v, long long* out)
     int tlf_set_attrs(object obj, object d) except -1
     int tlf_set_dict(object obj, object name, object d) except -1
     object tlf_new_host(object cls, object no_args)
@@ -914,6 +947,7 @@ cdef object _read_ctor_body(Reader r, CyCtor c, Py_ssize_t depth):
         _hide(r, obj)
     if c.nwords:
         memset(words, 0, c.nwords * sizeof(uint32_t))
+    cdef bint done = False
     try:
         while i + 1 < n:
             i += 1
@@ -962,9 +996,10 @@ cdef object _read_ctor_body(Reader r, CyCtor c, Py_ssize_t depth):
                 _read(r, <CyType>f.sub, depth)  # raises
             else:
                 tlf_set(obj, f.offset, _read_primitive(r, k))
-    except TLError as exc:
-        _add_ctor_path(exc, c, i, depth)
-        raise
+        done = True
+    finally:
+        if not done:
+            _add_ctor_path(c, i, depth)
     return obj
 
 
@@ -982,6 +1017,7 @@ cdef object _read_host_ctor(Reader r, CyCtor c, Py_ssize_t depth):
     d = PyDict_Copy(c.template)  # every attribute, at its value when absent
     if c.nwords:
         memset(words, 0, c.nwords * sizeof(uint32_t))
+    cdef bint done = False
     try:
         while i + 1 < n:
             i += 1
@@ -1003,9 +1039,10 @@ cdef object _read_host_ctor(Reader r, CyCtor c, Py_ssize_t depth):
                 if f.conv != NULL:
                     v = (<object>f.conv).decode(v)
             PyDict_SetItem(d, <object>f.name, v)
-    except TLError as exc:
-        _add_ctor_path(exc, c, i, depth)
-        raise
+        done = True
+    finally:
+        if not done:
+            _add_ctor_path(c, i, depth)
     if c.build == K_CALL:
         obj = c.cls(**d)
     else:
@@ -1060,12 +1097,36 @@ cdef int _read_body(Reader r, CyCtor c, object obj, Py_ssize_t* at,
     return 0
 
 
-cdef int _add_ctor_path(object exc, CyCtor c, Py_ssize_t i, Py_ssize_t depth) except -1:
-    """The path an error gets on its way out of a constructor, as in the pure engine."""
+# An error gets its path (field names, vector indices) on its way out of each object. The
+# hot loops do that in a finally clause run only when something was raised, not in an
+# except clause: Cython's try/except saves the thread's exception state on entry, which on
+# 3.12+ is a thread-local lookup per object (3% of an encode). A finally clause that an
+# exception runs has it as the handled exception (sys.exc_info()), as in Python.
+
+cdef object _raised_tl_error():
+    """In a finally clause run by an exception: that exception if it is a TLError."""
+    exc = sys.exc_info()[1]
+    return exc if isinstance(exc, TLError) else None
+
+
+cdef int _add_ctor_path(CyCtor c, Py_ssize_t i, Py_ssize_t depth) except -1:
+    """The path the raised error gets on its way out of a constructor, as in the pure
+    engine (call from a finally clause run by the error)."""
+    exc = _raised_tl_error()
+    if exc is None:
+        return 0
     if i >= 0:
         exc._add_path("." + c.plan.fields[i].name)
     if depth == 1:
         exc._add_path(c.plan.name)
+    return 0
+
+
+cdef int _add_index_path(Py_ssize_t i) except -1:
+    """The path the raised error gets on its way out of a vector element (as above)."""
+    exc = _raised_tl_error()
+    if exc is not None:
+        exc._add_path(f"[{i}]")
     return 0
 
 
@@ -1136,6 +1197,7 @@ cdef object _read_vector_body(Reader r, CyType elem, Py_ssize_t depth):
         for i in range(count):
             out.append(_read_primitive(r, k))  # cannot fail: the count check covers them
         return out
+    cdef bint done = False
     try:
         if k == K_OBJECT:
             for i in range(count):
@@ -1143,9 +1205,10 @@ cdef object _read_vector_body(Reader r, CyType elem, Py_ssize_t depth):
         else:
             for i in range(count):
                 out.append(_read(r, elem, depth))
-    except TLError as exc:
-        exc._add_path(f"[{i}]")
-        raise
+        done = True
+    finally:
+        if not done:
+            _add_index_path(i)
     return out
 
 
@@ -1249,11 +1312,11 @@ cdef int _write_string_slow(Writer w, object v) except -1:
 
 cdef int _write_boxed(Writer w, CyType t, object v, Py_ssize_t depth) except -1:
     cdef CyCtor cc
-    cc = t.enc_ctor
-    if cc is not None and tlf_type_is(v, cc.cls):
+    cdef PyObject* last = <PyObject*>t.enc_ctor  # borrowed: no reference counting per object
+    if last != TLF_PY_NONE and tlf_cls_is(v, <PyObject*>(<CyCtor>last).cls):
         # Same class as last time here: it passed the checks below (vectors repeat one).
-        _wuint32(w, cc.id)
-        return _write_ctor(w, cc, v, depth + 1)
+        _wuint32(w, (<CyCtor>last).id)
+        return _write_ctor(w, <CyCtor>last, v, depth + 1)
     c = _ctor_of_value(v)
     if c is None and (<CyCodec>w._cyc).plan_of_class is not None:
         c = _host_ctor(<CyCodec>w._cyc, v)
@@ -1280,7 +1343,7 @@ cdef int _write_boxed(Writer w, CyType t, object v, Py_ssize_t depth) except -1:
             raise P.wrong_object(t.boxed_name, cc.plan, t.nids == 0)
         if t.functions_only and not cc.is_function:
             raise P.wrong_object(t.boxed_name, cc.plan)
-    if tlf_type_is(v, cc.cls):
+    if tlf_cls_is(v, <PyObject*>cc.cls):
         t.enc_ctor = cc  # one field: a thread switch cannot pair a class with another ctor
     _wuint32(w, cc.id)
     return _write_ctor(w, cc, v, depth + 1)
@@ -1307,9 +1370,10 @@ cdef int _write_ctor(Writer w, CyCtor c, object obj, Py_ssize_t depth) except -1
     cdef Py_ssize_t i = -1
     cdef Py_ssize_t j
     cdef uint64_t emit
+    cdef bint done = False
     if depth > _ENCODE_MAX_DEPTH:
         raise P.too_deep_encode(_ENCODE_MAX_DEPTH)
-    if c.direct and tlf_type_is(obj, c.cls) and _write_direct(w, c, obj, depth):
+    if c.direct and tlf_cls_is(obj, <PyObject*>c.cls) and _write_direct(w, c, obj, depth):
         return 0
     if n > STACK_VALUES:
         vals = <PyObject**>PyMem_Malloc(2 * n * sizeof(PyObject*))
@@ -1317,21 +1381,20 @@ cdef int _write_ctor(Writer w, CyCtor c, object obj, Py_ssize_t depth) except -1
             raise MemoryError()
         held = vals + n
     try:
-        try:
-            # The pure engine reads every field first, then derives the flags words.
-            if c.plain and tlf_type_is(obj, c.cls):
-                emit = _gather_plain(c, obj, vals, held, &nheld, words)
-                if emit == _GATHER_FAILED:
-                    _flags_slow(c, vals, words)  # raises the pure engine's error
-                _write_emitted(w, c, vals, words, emit, depth, &i)
-            else:
-                if not _gather(c, obj, vals, held, &nheld, words):
-                    _flags_slow(c, vals, words)
-                _write_fields(w, c, vals, words, depth, &i)
-        except TLError as exc:
-            _add_ctor_path(exc, c, i, depth)
-            raise
+        # The pure engine reads every field first, then derives the flags words.
+        if c.plain and tlf_cls_is(obj, <PyObject*>c.cls):
+            emit = _gather_plain(c, obj, vals, held, &nheld, words)
+            if emit == _GATHER_FAILED:
+                _flags_slow(c, vals, words)  # raises the pure engine's error
+            _write_emitted(w, c, vals, words, emit, depth, &i)
+        else:
+            if not _gather(c, obj, vals, held, &nheld, words):
+                _flags_slow(c, vals, words)
+            _write_fields(w, c, vals, words, depth, &i)
+        done = True
     finally:
+        if not done:
+            _add_ctor_path(c, i, depth)
         for j in range(nheld):
             tlf_decref(held[j])
         if vals != stack:
@@ -1351,8 +1414,8 @@ cdef int _gather(CyCtor c, object obj, PyObject** vals, PyObject** held, Py_ssiz
     cdef Py_ssize_t i
     cdef PyObject* v
     cdef tlf_field* f
-    if c.build != K_SLOTS or not tlf_type_is(obj, c.cls):
-        if not c.from_dict or not tlf_type_is(obj, c.cls) or not _gather_dict(c, obj, vals, held, nheld):
+    if c.build != K_SLOTS or not tlf_cls_is(obj, <PyObject*>c.cls):
+        if not c.from_dict or not tlf_cls_is(obj, <PyObject*>c.cls) or not _gather_dict(c, obj, vals, held, nheld):
             _gather_slow(c, obj, vals, held, nheld)
         for i in range(c.n):
             if c.fields[i].falsy and vals[i] != TLF_PY_NONE and _is_empty(vals[i]):
@@ -1598,6 +1661,8 @@ cdef int _write_fields(Writer w, CyCtor c, PyObject** vals, uint32_t* words,
     cdef int k
     cdef Py_ssize_t start
     cdef PyObject* v
+    cdef long long x
+    cdef PyObject* sub  # f.sub and the values in locals: Cython passes locals borrowed
     i = -1
     while i + 1 < n:
         i += 1
@@ -1615,25 +1680,29 @@ cdef int _write_fields(Writer w, CyCtor c, PyObject** vals, uint32_t* words,
         # The commonest cases inline; everything else (and every error) via _write_primitive.
         if f.conv != NULL or (c.lenient and (k == K_BOOL or k == K_BYTES)):
             _write_host_value(w, f, k, <object>v, depth)
-        elif k == K_INT and tlf_small_int(v):
-            _wint32(w, <int32_t>tlf_small_int_value(v))
-        elif k == K_LONG and tlf_small_int(v):
-            _wint64(w, <int64_t>tlf_small_int_value(v))
+        elif k == K_INT and tlf_int_value(v, &x) and -2147483648LL <= x <= 2147483647LL:
+            _wint32(w, <int32_t>x)
+        elif k == K_LONG and tlf_int_value(v, &x):
+            _wint64(w, <int64_t>x)
         elif k == K_OBJECT:
-            _write_boxed(w, <CyType>f.sub, <object>vals[i], depth)
+            sub = f.sub
+            _write_boxed(w, <CyType>sub, <object>v, depth)
         elif k == K_VECTOR or k == K_BARE_VECTOR or k == K_BARE:
-            _write(w, <CyType>f.sub, <object>vals[i], depth)
+            sub = f.sub
+            _write(w, <CyType>sub, <object>v, depth)
         elif k == K_BODY_LEN:
             start = w._len
             memset(_reserve(w, 4), 0, 4)
             i += 1
             at[0] = i
-            _write(w, <CyType>c.fields[i].sub, <object>vals[i], depth)
+            sub = c.fields[i].sub
+            v = vals[i]
+            _write(w, <CyType>sub, <object>v, depth)
             tlf_st32(w._data + start, <uint32_t>(w._len - start - 4))
         elif k == K_UNDEFINED:
             _write(w, <CyType>f.sub, <object>vals[i], depth)  # raises
         else:
-            _write_primitive(w, k, <object>vals[i])
+            _write_primitive(w, k, <object>v)
     return 0
 
 
@@ -1648,6 +1717,7 @@ cdef int _write_direct(Writer w, CyCtor c, object obj, Py_ssize_t depth) except 
     cdef tlf_field* f
     cdef int k
     cdef PyObject* v
+    cdef long long x
     for i in range(c.n):
         f = &c.fields[i]
         v = tlf_get(obj, f.offset)
@@ -1672,20 +1742,22 @@ cdef int _write_direct(Writer w, CyCtor c, object obj, Py_ssize_t depth) except 
         else:
             return 0
     i = -1
+    cdef bint done = False
     try:
         for i in range(c.n):
             f = &c.fields[i]
             v = tlf_get(obj, f.offset)
             k = f.kind
-            if k == K_INT and tlf_small_int(v):
-                _wint32(w, <int32_t>tlf_small_int_value(v))
-            elif k == K_LONG and tlf_small_int(v):
-                _wint64(w, <int64_t>tlf_small_int_value(v))
+            if k == K_INT and tlf_int_value(v, &x) and -2147483648LL <= x <= 2147483647LL:
+                _wint32(w, <int32_t>x)
+            elif k == K_LONG and tlf_int_value(v, &x):
+                _wint64(w, <int64_t>x)
             else:
                 _write_primitive(w, k, <object>v)
-    except TLError as exc:
-        _add_ctor_path(exc, c, i, depth)
-        raise
+        done = True
+    finally:
+        if not done:
+            _add_ctor_path(c, i, depth)
     return 1
 
 
@@ -1698,6 +1770,8 @@ cdef int _write_emitted(Writer w, CyCtor c, PyObject** vals, uint32_t* words, ui
     cdef int k
     cdef Py_ssize_t start
     cdef PyObject* v
+    cdef long long x
+    cdef PyObject* sub  # f.sub and the values in locals: Cython passes locals borrowed
     while emit:
         i = tlf_ctz64(emit)
         emit &= emit - 1
@@ -1708,23 +1782,27 @@ cdef int _write_emitted(Writer w, CyCtor c, PyObject** vals, uint32_t* words, ui
             continue
         at[0] = i
         v = vals[i]
-        if k == K_INT and tlf_small_int(v):
-            _wint32(w, <int32_t>tlf_small_int_value(v))
-        elif k == K_LONG and tlf_small_int(v):
-            _wint64(w, <int64_t>tlf_small_int_value(v))
+        if k == K_INT and tlf_int_value(v, &x) and -2147483648LL <= x <= 2147483647LL:
+            _wint32(w, <int32_t>x)
+        elif k == K_LONG and tlf_int_value(v, &x):
+            _wint64(w, <int64_t>x)
         elif f.conv != NULL:
             _write_host_value(w, f, k, <object>v, depth)
         elif k == K_OBJECT:
-            _write_boxed(w, <CyType>f.sub, <object>v, depth)
+            sub = f.sub
+            _write_boxed(w, <CyType>sub, <object>v, depth)
         elif k == K_VECTOR or k == K_BARE_VECTOR or k == K_BARE or k == K_UNDEFINED:
-            _write(w, <CyType>f.sub, <object>v, depth)
+            sub = f.sub
+            _write(w, <CyType>sub, <object>v, depth)
         elif k == K_BODY_LEN:
             start = w._len
             memset(_reserve(w, 4), 0, 4)
             i += 1
             emit &= ~((<uint64_t>1) << i)
             at[0] = i
-            _write(w, <CyType>c.fields[i].sub, <object>vals[i], depth)
+            sub = c.fields[i].sub
+            v = vals[i]
+            _write(w, <CyType>sub, <object>v, depth)
             tlf_st32(w._data + start, <uint32_t>(w._len - start - 4))
         else:
             _write_primitive(w, k, <object>v)
@@ -1765,6 +1843,7 @@ cdef int _write_vector(Writer w, CyType t, object v, Py_ssize_t depth) except -1
     if n > 0x7FFFFFFF:
         raise P.too_many(t.text, n)
     _wint32(w, <int32_t>n)
+    cdef bint done = False
     try:
         if type(v) is list:
             # Indexing with the size read each time, as list iteration does (an element's
@@ -1777,9 +1856,10 @@ cdef int _write_vector(Writer w, CyType t, object v, Py_ssize_t depth) except -1
             for x in v:
                 _write_element(w, elem, k, x, depth)
                 i += 1
-    except TLError as exc:
-        exc._add_path(f"[{i}]")
-        raise
+        done = True
+    finally:
+        if not done:
+            _add_index_path(i)
     return 0
 
 
