@@ -164,22 +164,7 @@ cdef extern from *:
         return (PyObject *)Py_TYPE(obj) == type;
     }
     static inline void tlf_incref(PyObject *v) { Py_INCREF(v); }
-    /* 3.12 and 3.13 count references in the low 32 bits of ob_refcnt (the count is
-       saturated there: a negative low half means immortal). Py_INCREF stores those 32 bits,
-       and Py_DECREF reads all 64: a decrement soon after an increment of the same object
-       (a value held while its constructor is written) then stalls, as a load wider than
-       the store before it cannot be forwarded from the store buffer. This one reads and
-       writes the same 32 bits Py_INCREF does, with the same immortality test. */
-    #if TLF_KNOWN_CPYTHON && PY_VERSION_HEX >= 0x030C0000 && SIZEOF_VOID_P > 4
-    static inline void tlf_decref(PyObject *v) {
-        PY_UINT32_T c = v->ob_refcnt_split[PY_BIG_ENDIAN];
-        if ((PY_INT32_T)c < 0) return;
-        v->ob_refcnt_split[PY_BIG_ENDIAN] = c - 1;
-        if (c == 1) _Py_Dealloc(v);
-    }
-    #else
     static inline void tlf_decref(PyObject *v) { Py_DECREF(v); }
-    #endif
     /* An exact int whose value C reads without a call: 1, and the value in *out. One digit
        (below 2**30 in magnitude) through the documented compact-value API of 3.12+; two
        digits (below 2**60: dates, ids, hashes) from the digits on the CPythons CI tests. */
