@@ -57,6 +57,7 @@ class AuthKey:
         self.id = C.sha1(key)[-8:]
         self.salt = salt
         self.user_id = None  # set by a sign-in (_api)
+        self.layer = None  # the layer its client named with invokeWithLayer (_api)
 
 
 class Session:
