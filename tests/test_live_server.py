@@ -298,11 +298,14 @@ def test_msg_id_and_seqno_rules_as_the_client_receives_them(monkeypatch):
                 await client.send_message(alice.id, "hi")
                 await L.wait_until(lambda: sum(1 for g in got if g[3] == "Updates") >= 3,
                                    what="the pushed updates")
+                await L.wait_until(lambda: any(g[3] == "MsgsAck" for g in got),
+                                   what="the server's acknowledgement of Telethon's messages")
             finally:
                 await client.disconnect()
     L.run(scenario())
     answers = {"RpcResult", "Pong", "BadServerSalt", "BadMsgNotification"}
-    assert {g[3] for g in got} >= {"RpcResult", "BadServerSalt", "NewSessionCreated", "Updates"}
+    assert {g[3] for g in got} >= {"RpcResult", "BadServerSalt", "NewSessionCreated", "Updates",
+                                   "MsgsAck"}
     by_session = {}
     for session, msg_id, seqno, kind in got:
         by_session.setdefault(session, []).append((msg_id, seqno, kind))
@@ -476,12 +479,27 @@ class RawClient:
         self.writer.write(b"\xee\xee\xee\xee")
         return self
 
-    def send(self, obj, schema=MT, content=True):
-        body = obj if isinstance(obj, bytes) else schema.dumps(obj)
+    def _stamp(self, content):
         msg_id = max(int(time.time() * 2 ** 32) & ~3, self.last_id + 4)
         self.last_id = msg_id
         seqno = self.content * 2 + 1 if content else self.content * 2
         self.content += content
+        return msg_id, seqno
+
+    def send_container(self, objs, schema=MT):
+        """Send ``objs`` (content-related) in one msg_container; their msg_ids."""
+        inner, ids = b"", []
+        for obj in objs:
+            body = schema.dumps(obj)
+            msg_id, seqno = self._stamp(True)
+            inner += struct.pack("<qii", msg_id, seqno, len(body)) + body
+            ids.append(msg_id)
+        self.send(struct.pack("<Ii", 0x73F1F8DC, len(objs)) + inner, content=False)
+        return ids
+
+    def send(self, obj, schema=MT, content=True):
+        body = obj if isinstance(obj, bytes) else schema.dumps(obj)
+        msg_id, seqno = self._stamp(content)
         plain = struct.pack("<q8sqii", self.auth.salt, self.session_id, msg_id, seqno, len(body)) + body
         plain += os.urandom(12 + (-(len(plain) + 12) % 16))
         msg_key = C.msg_key_of(self.key, plain, 0)
@@ -616,3 +634,35 @@ def test_server_takes_its_layers_as_a_list_or_a_mapping():
         T.Server([SCHEMA, nameless])
     with pytest.raises(ValueError, match="layer 190 given twice"):
         T.Server([L190, SCHEMA, L190])
+
+
+def test_content_messages_are_acknowledged_in_batches():
+    """Every content-related message the client sends (a request, a ping, each message of
+    a container, a gzip_packed one) is acknowledged once, in a msgs_ack sent as Telegram
+    sends it (seqno even, msg_id 3 mod 4) with the others that came with it; the client's
+    own msgs_ack and the container are not content and get none."""
+    async def scenario():
+        async with T.Server(SCHEMA) as server:
+            raw = await RawClient(server, server.add_bot(TOKEN)).open()
+            content = [raw.send(MT.api.ping(ping_id=1)),
+                       raw.send(SCHEMA.api.users.getUsers(id=[SCHEMA.api.inputUserSelf()]), SCHEMA)]
+            others = [raw.send(MT.api.msgs_ack(msg_ids=[content[0]]), content=False)]
+            content += raw.send_container([MT.api.ping(ping_id=2), MT.api.ping(ping_id=3)])
+            others.append(raw.last_id)  # the container's
+            content.append(raw.send(tlfast.gzip_packed(MT.api.ping(ping_id=4))))
+            acks = []
+            deadline = time.monotonic() + 0.5
+            while time.monotonic() < deadline:
+                try:
+                    msg_id, seqno, body = await raw.receive(deadline - time.monotonic())
+                except asyncio.TimeoutError:
+                    break
+                if body[:4] == struct.pack("<I", MT["msgs_ack"].id):
+                    acks.append((msg_id % 4, seqno % 2, MT.loads(body).msg_ids))
+            raw.close()
+            return content, others, acks
+    content, others, acks = L.run(scenario())
+    assert all(a[:2] == (3, 0) for a in acks), acks
+    acked = [i for a in acks for i in a[2]]
+    assert sorted(acked) == sorted(content) and not set(others) & set(acked)
+    assert len(acks) <= 2, acks  # batched: all five sent at once
