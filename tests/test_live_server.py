@@ -666,3 +666,29 @@ def test_content_messages_are_acknowledged_in_batches():
     acked = [i for a in acks for i in a[2]]
     assert sorted(acked) == sorted(content) and not set(others) & set(acked)
     assert len(acks) <= 2, acks  # batched: all five sent at once
+
+
+def test_ping_delay_disconnect_closes_a_silent_connection():
+    """ping_delay_disconnect is answered with pong, and the connection is closed
+    disconnect_delay seconds later unless another one comes first (it resets the timer)."""
+    async def scenario():
+        async with T.Server(SCHEMA) as server:
+            raw = await RawClient(server).open()
+            start = time.monotonic()
+            first = raw.send(MT.api.ping_delay_disconnect(ping_id=1, disconnect_delay=1))
+            await asyncio.sleep(0.6)
+            second = raw.send(MT.api.ping_delay_disconnect(ping_id=2, disconnect_delay=1))
+            pongs = []
+            try:
+                while True:
+                    _, _, body = await raw.receive(5)
+                    if body[:4] == struct.pack("<I", MT["pong"].id):
+                        pong = MT.loads(body)
+                        pongs.append((pong.msg_id, pong.ping_id))
+            except asyncio.IncompleteReadError:
+                closed = time.monotonic() - start
+            raw.close()
+            return pongs == [(first, 1), (second, 2)], closed, server.stats["ping_disconnects"]
+    answered, closed, disconnects = L.run(scenario())
+    assert answered and disconnects == 1
+    assert 1.5 <= closed < 2.5, closed  # 1 s after the second ping, not after the first

@@ -62,7 +62,7 @@ class Server:
         self._connections = set()
         self._listener = None
         # what happened, for tests: "auth_keys", "new_session_created", "bad_server_salt",
-        # "connections <framing>", "dropped"
+        # "connections <framing>", "dropped", "ping_disconnects"
         self.stats = Counter()
         mt = tlfast.schemas.mtproto
         self._service_ids = {mt[n].id for n in (

@@ -14,7 +14,9 @@ Rules a client checks, and this server keeps:
   a new session gets new_session_created before its first answer;
 - the client's content-related messages (odd seqno: requests, pings, each message of a
   container) are acknowledged by msgs_ack, in batches (ACK_DELAY after the first of a
-  batch), a resent one again.
+  batch), a resent one again;
+- ping_delay_disconnect is answered with pong, and the connection closed disconnect_delay
+  seconds later unless another ping_delay_disconnect comes first.
 
 May use: tlfast, testing._crypto, testing._transport.
 """
@@ -105,6 +107,7 @@ class Connection:
         self.closed = False
         self.tasks = set()
         self._last_plain_id = 0
+        self._disconnect = None  # the timer of the last ping_delay_disconnect
 
     # the connection's life ----------------------------------------------------------
     async def run(self):
@@ -131,6 +134,8 @@ class Connection:
         if self.closed:
             return
         self.closed = True
+        if self._disconnect is not None:
+            self._disconnect.cancel()
         for task in list(self.tasks):
             task.cancel()
         for s in self.sessions:
@@ -356,6 +361,8 @@ class Connection:
         name = req.TL_NAME
         if name in ("ping", "ping_delay_disconnect"):
             self.send(session, mt.pong(msg_id=msg_id, ping_id=req.ping_id), answer=True)
+            if name == "ping_delay_disconnect":
+                self.disconnect_after(req.disconnect_delay)
         elif name == "get_future_salts":
             now = int(time.time())
             salt = session.auth_key.salt
@@ -371,6 +378,18 @@ class Connection:
             self.send(session, mt.msgs_state_info(req_msg_id=msg_id, info=bytes([4]) * len(req.msg_ids)),
                       answer=True)
         # msgs_ack, msg_resend_req, http_wait and the rest: nothing to answer
+
+    def disconnect_after(self, delay):
+        """ping_delay_disconnect: close this connection ``delay`` seconds from now, unless
+        another ping_delay_disconnect comes first (its timer replaces this one)."""
+        if self._disconnect is not None:
+            self._disconnect.cancel()
+        self._disconnect = asyncio.get_running_loop().call_later(max(delay, 0), self._ping_timeout)
+
+    def _ping_timeout(self):
+        self.server.stats["ping_disconnects"] += 1
+        log.debug("closing a connection: no ping_delay_disconnect in time")
+        self.close()
 
     # sending ------------------------------------------------------------------------
     def ack(self, session, msg_id):
