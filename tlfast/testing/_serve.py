@@ -128,7 +128,8 @@ class Server:
 
     def set_history_bytes(self, owner, peer, data):
         """getHistory of ``peer`` by ``owner`` answers these TL bytes (a messages.Messages,
-        e.g. the bench's ``tlfast._payloads`` messages_100), whatever the request asks."""
+        e.g. the bench's ``tlfast._payloads`` messages_100), whatever the request asks
+        and whatever layer the client speaks (the bytes go out as they are)."""
         owner.history_bytes[peer.id] = bytes(data)
 
     def send_message(self, sender, receiver, text):
