@@ -6,6 +6,7 @@ tests are test_live_telethon.py and test_live_pyrogram.py.
 """
 
 import asyncio
+import gzip
 import os
 import struct
 import subprocess
@@ -21,9 +22,11 @@ from telethon.network import (ConnectionTcpAbridged, ConnectionTcpFull,  # noqa:
                               ConnectionTcpIntermediate)
 from telethon.tl.tlobject import TLRequest  # noqa: E402
 
+import tlfast  # noqa: E402
 import tlfast.telethon as TT  # noqa: E402
 import tlfast.testing as T  # noqa: E402
-from tlfast.testing import _transport  # noqa: E402
+from tlfast.testing import _crypto as C  # noqa: E402
+from tlfast.testing import _server, _transport  # noqa: E402
 
 import _helpers as H  # noqa: E402
 import _live as L  # noqa: E402
@@ -213,13 +216,16 @@ def serve_backend(request):
 
 def test_serve_command_on_each_engine(serve_backend):
     """``python -m tlfast serve`` in a child process on each engine; a client in this
-    process finds it by port alone (the test key is the same in every process)."""
+    process finds it by port alone (the test key is the same in every process). It serves
+    layer 190 first (the default) and Telethon's: Telethon is answered in its own."""
     env = dict(os.environ, TLFAST_BACKEND=serve_backend)
-    proc = subprocess.Popen([sys.executable, "-m", "tlfast", "serve", "--bot", TOKEN],
+    proc = subprocess.Popen([sys.executable, "-m", "tlfast", "serve", "--bot", TOKEN,
+                             "--schema", str(H.DATA / "api-layer190.tl"), "--schema", "telethon:"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         first = proc.stdout.readline()
-        assert f"tlfast {serve_backend})" in first, first + proc.stderr.read()
+        assert f"(layers 190, {SCHEMA.layer}, DC 2, tlfast {serve_backend})" in first, (
+            first + proc.stderr.read())
         port = int(first.split("127.0.0.1:")[1].split()[0])
 
         async def scenario():
@@ -292,11 +298,14 @@ def test_msg_id_and_seqno_rules_as_the_client_receives_them(monkeypatch):
                 await client.send_message(alice.id, "hi")
                 await L.wait_until(lambda: sum(1 for g in got if g[3] == "Updates") >= 3,
                                    what="the pushed updates")
+                await L.wait_until(lambda: any(g[3] == "MsgsAck" for g in got),
+                                   what="the server's acknowledgement of Telethon's messages")
             finally:
                 await client.disconnect()
     L.run(scenario())
     answers = {"RpcResult", "Pong", "BadServerSalt", "BadMsgNotification"}
-    assert {g[3] for g in got} >= {"RpcResult", "BadServerSalt", "NewSessionCreated", "Updates"}
+    assert {g[3] for g in got} >= {"RpcResult", "BadServerSalt", "NewSessionCreated", "Updates",
+                                   "MsgsAck"}
     by_session = {}
     for session, msg_id, seqno, kind in got:
         by_session.setdefault(session, []).append((msg_id, seqno, kind))
@@ -444,3 +453,242 @@ def test_auth_key_with_a_leading_zero_byte(monkeypatch):
             finally:
                 await client.disconnect()
     assert L.run(scenario()) == (777, 255, 1)
+
+
+L190 = tlfast.Schema.from_file(H.DATA / "api-layer190.tl")
+MT = tlfast.schemas.mtproto
+
+
+class RawClient:
+    """A bare MTProto client (intermediate framing) with an auth key put straight into the
+    server (no key exchange, signed in as ``account``): it sends TL bytes and reads every
+    message the server sends, so a test sees exactly what goes over the wire."""
+
+    def __init__(self, server, account=None):
+        self.key = os.urandom(256)
+        self.auth = _server.AuthKey(self.key, 1)
+        self.auth.user_id = account.id if account else None
+        server._add_key(self.auth)
+        self.port = server.port
+        self.session_id = os.urandom(8)
+        self.last_id = self.content = 0
+        self.inbox = []  # (msg_id, seqno, body) read but not yet taken
+
+    async def open(self):
+        self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+        self.writer.write(b"\xee\xee\xee\xee")
+        return self
+
+    def _stamp(self, content):
+        msg_id = max(int(time.time() * 2 ** 32) & ~3, self.last_id + 4)
+        self.last_id = msg_id
+        seqno = self.content * 2 + 1 if content else self.content * 2
+        self.content += content
+        return msg_id, seqno
+
+    def send_container(self, objs, schema=MT):
+        """Send ``objs`` (content-related) in one msg_container; their msg_ids."""
+        inner, ids = b"", []
+        for obj in objs:
+            body = schema.dumps(obj)
+            msg_id, seqno = self._stamp(True)
+            inner += struct.pack("<qii", msg_id, seqno, len(body)) + body
+            ids.append(msg_id)
+        self.send(struct.pack("<Ii", 0x73F1F8DC, len(objs)) + inner, content=False)
+        return ids
+
+    def send(self, obj, schema=MT, content=True):
+        body = obj if isinstance(obj, bytes) else schema.dumps(obj)
+        msg_id, seqno = self._stamp(content)
+        plain = struct.pack("<q8sqii", self.auth.salt, self.session_id, msg_id, seqno, len(body)) + body
+        plain += os.urandom(12 + (-(len(plain) + 12) % 16))
+        msg_key = C.msg_key_of(self.key, plain, 0)
+        key, iv = C.message_key_iv(self.key, msg_key, 0)
+        packet = self.auth.id + msg_key + C.ige_encrypt(plain, key, iv)
+        self.writer.write(struct.pack("<I", len(packet)) + packet)
+        return msg_id
+
+    async def receive(self, timeout=10):
+        """The next message the server sends: (msg_id, seqno, body)."""
+        n, = struct.unpack("<I", await asyncio.wait_for(self.reader.readexactly(4), timeout))
+        packet = await self.reader.readexactly(n)
+        key, iv = C.message_key_iv(self.key, packet[8:24], 8)
+        plain = C.ige_decrypt(packet[24:], key, iv)
+        _salt, _session, msg_id, seqno, length = struct.unpack_from("<q8sqii", plain)
+        return msg_id, seqno, plain[32:32 + length]
+
+    async def take(self, predicate, timeout=10):
+        """The first body (read before, or now) that ``predicate`` accepts."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for i, (_, _, body) in enumerate(self.inbox):
+                if predicate(body):
+                    return self.inbox.pop(i)[2]
+            self.inbox.append(await self.receive(max(deadline - time.monotonic(), 0.01)))
+
+    async def result(self, req_msg_id):
+        """The result of request ``req_msg_id`` as TL bytes (gzip_packed unwrapped)."""
+        body = await self.take(lambda b: b[:12] == struct.pack("<Iq", 0xF35C6D01, req_msg_id))
+        inner = body[12:]
+        if inner[:4] == struct.pack("<I", 0x3072CFA1):
+            r = tlfast.Reader(inner)
+            r.read_int()
+            inner = gzip.decompress(r.read_bytes())
+        return inner
+
+    def close(self):
+        self.writer.close()
+
+
+def _first_element_id(vector_bytes):
+    return struct.unpack_from("<I", vector_bytes, 8)[0]  # vector id, count, first object
+
+
+def test_each_auth_key_is_served_in_the_layer_it_names(caplog):
+    """One server, layers 229 (the default) and 190: a client's requests are decoded, its
+    answers and updates encoded, in the layer its last invokeWithLayer named; a layer the
+    server lacks is refused by name and changes nothing."""
+    async def scenario():
+        async with T.Server([SCHEMA, L190]) as server:
+            bot_acc = server.add_bot(TOKEN)
+            alice = server.add_user("Alice")
+            raw = await RawClient(server, alice).open()
+            other = await RawClient(server, bot_acc).open()  # never names a layer
+            get_self = L190.api.users.getUsers(id=[L190.api.inputUserSelf()])
+            out = [_first_element_id(await raw.result(raw.send(get_self, L190)))]  # default
+            out.append(_first_element_id(await raw.result(raw.send(
+                L190.api.invokeWithLayer(layer=190, query=get_self), L190))))
+            out.append(_first_element_id(await raw.result(raw.send(get_self, L190))))  # kept
+            refused = MT.loads(await raw.result(raw.send(
+                L190.api.invokeWithLayer(layer=12345, query=get_self), L190)))
+            out.append(_first_element_id(await raw.result(raw.send(get_self, L190))))
+            server.send_message(bot_acc, alice, "to 190")
+            update = L190.loads(await raw.take(lambda b: b[:4] == struct.pack("<I", L190["updates"].id)))
+            out.append(_first_element_id(await other.result(other.send(get_self, L190))))
+            server.send_message(alice, bot_acc, "to 229")
+            other_update = SCHEMA.loads(await other.take(
+                lambda b: b[:4] == struct.pack("<I", SCHEMA["updates"].id)))
+            raw.close()
+            other.close()
+            return out, refused, update, other_update
+    ids, refused, update, other_update = L.run(scenario())
+    assert L190["user"].id != SCHEMA["user"].id
+    assert ids == [SCHEMA["user"].id, L190["user"].id, L190["user"].id, L190["user"].id,
+                   SCHEMA["user"].id]
+    assert (refused.error_code, refused.error_message) == (
+        400, "LAYER_NOT_IN_TEST_SERVER: 12345 (it has 190, 229)")
+    msg = update.updates[0].message
+    assert type(msg) is L190.api.message and msg.message == "to 190"
+    msg = other_update.updates[0].message
+    assert type(msg) is SCHEMA.api.message and msg.message == "to 229"
+    assert "a client speaks layer 12345, the server has [190, 229]" in caplog.text
+
+
+def test_telethon_and_an_older_layer_on_one_server():
+    """Telethon (layer 229) beside a layer-190 client on a server whose default is 190:
+    Telethon is answered in its layer, and what one side sends reaches the other in its
+    own layer (entities too)."""
+    async def scenario():
+        async with T.Server({190: L190, 229: SCHEMA}) as server:
+            bot_acc = server.add_bot(TOKEN)
+            alice = server.add_user("Alice")
+            raw = await RawClient(server, alice).open()
+            client = T.telethon_client(server)
+            got = []
+
+            @client.on(events.NewMessage)
+            async def handler(event):
+                got.append((event.raw_text, L.entity_summary(event.message.entities)))
+            try:
+                await client.start(bot_token=TOKEN)
+                me = await client.get_me()
+                api = L190.api
+                raw.send(api.invokeWithLayer(layer=190, query=api.messages.sendMessage(
+                    peer=api.inputPeerUser(user_id=bot_acc.id, access_hash=bot_acc.access_hash),
+                    message="hello bot", random_id=7,
+                    entities=[api.messageEntityBold(offset=0, length=5)])), L190)
+                await L.wait_until(lambda: got, what="the message from layer 190")
+                await client.send_message(alice.id, "**hello** alice")
+                update = L190.loads(await raw.take(
+                    lambda b: b[:4] == struct.pack("<I", L190["updates"].id)))
+                msg = update.updates[0].message
+                # the server keeps its messages in its default layer, whoever sent them
+                kept = {type(e) for m in bot_acc.messages.values() for e in m.entities}
+                assert kept == {L190.api.messageEntityBold}, kept
+                return me.id, got, msg.message, L.entity_summary(msg.entities)
+            finally:
+                await client.disconnect()
+                raw.close()
+    bold = (("messageEntityBold", 0, 5),)
+    assert L.run(scenario()) == (777, [("hello bot", (("MessageEntityBold", 0, 5),))],
+                                 "hello alice", bold)
+
+
+def test_server_takes_its_layers_as_a_list_or_a_mapping():
+    assert T.Server().schemas == {tlfast.LAYER: tlfast.schemas.api}
+    assert list(T.Server([L190, SCHEMA]).schemas) == [190, SCHEMA.layer]  # the default first
+    nameless = tlfast.Schema.from_text("testUser id:int = TestUser;")
+    assert nameless.layer is None
+    assert T.Server({300: nameless}).api.layers[300].schema is nameless
+    with pytest.raises(ValueError, match="has no layer number .* give it as {N: schema}"):
+        T.Server([SCHEMA, nameless])
+    with pytest.raises(ValueError, match="layer 190 given twice"):
+        T.Server([L190, SCHEMA, L190])
+
+
+def test_content_messages_are_acknowledged_in_batches():
+    """Every content-related message the client sends (a request, a ping, each message of
+    a container, a gzip_packed one) is acknowledged once, in a msgs_ack sent as Telegram
+    sends it (seqno even, msg_id 3 mod 4) with the others that came with it; the client's
+    own msgs_ack and the container are not content and get none."""
+    async def scenario():
+        async with T.Server(SCHEMA) as server:
+            raw = await RawClient(server, server.add_bot(TOKEN)).open()
+            content = [raw.send(MT.api.ping(ping_id=1)),
+                       raw.send(SCHEMA.api.users.getUsers(id=[SCHEMA.api.inputUserSelf()]), SCHEMA)]
+            others = [raw.send(MT.api.msgs_ack(msg_ids=[content[0]]), content=False)]
+            content += raw.send_container([MT.api.ping(ping_id=2), MT.api.ping(ping_id=3)])
+            others.append(raw.last_id)  # the container's
+            content.append(raw.send(tlfast.gzip_packed(MT.api.ping(ping_id=4))))
+            acks = []
+            deadline = time.monotonic() + 0.5
+            while time.monotonic() < deadline:
+                try:
+                    msg_id, seqno, body = await raw.receive(deadline - time.monotonic())
+                except asyncio.TimeoutError:
+                    break
+                if body[:4] == struct.pack("<I", MT["msgs_ack"].id):
+                    acks.append((msg_id % 4, seqno % 2, MT.loads(body).msg_ids))
+            raw.close()
+            return content, others, acks
+    content, others, acks = L.run(scenario())
+    assert all(a[:2] == (3, 0) for a in acks), acks
+    acked = [i for a in acks for i in a[2]]
+    assert sorted(acked) == sorted(content) and not set(others) & set(acked)
+    assert len(acks) <= 2, acks  # batched: all five sent at once
+
+
+def test_ping_delay_disconnect_closes_a_silent_connection():
+    """ping_delay_disconnect is answered with pong, and the connection is closed
+    disconnect_delay seconds later unless another one comes first (it resets the timer)."""
+    async def scenario():
+        async with T.Server(SCHEMA) as server:
+            raw = await RawClient(server).open()
+            start = time.monotonic()
+            first = raw.send(MT.api.ping_delay_disconnect(ping_id=1, disconnect_delay=1))
+            await asyncio.sleep(0.6)
+            second = raw.send(MT.api.ping_delay_disconnect(ping_id=2, disconnect_delay=1))
+            pongs = []
+            try:
+                while True:
+                    _, _, body = await raw.receive(5)
+                    if body[:4] == struct.pack("<I", MT["pong"].id):
+                        pong = MT.loads(body)
+                        pongs.append((pong.msg_id, pong.ping_id))
+            except asyncio.IncompleteReadError:
+                closed = time.monotonic() - start
+            raw.close()
+            return pongs == [(first, 1), (second, 2)], closed, server.stats["ping_disconnects"]
+    answered, closed, disconnects = L.run(scenario())
+    assert answered and disconnects == 1
+    assert 1.5 <= closed < 2.5, closed  # 1 s after the second ping, not after the first

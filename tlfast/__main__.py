@@ -174,10 +174,11 @@ def _parser():
                        "key, which is the same in every process). It prints its address, "
                        "key fingerprint and the sign-in details.")
     v.add_argument("--port", type=int, default=0, help="TCP port (default 0: a free one)")
-    v.add_argument("--schema", default="telethon:", metavar="FILE",
-                   help="the layer the clients speak: a .tl file, telethon: (the installed "
+    v.add_argument("--schema", action="append", metavar="FILE",
+                   help="a layer the clients speak: a .tl file, telethon: (the installed "
                    "Telethon's, the default), pyrogram: (the installed Pyrogram's) or "
-                   "bundled: (tlfast's own)")
+                   "bundled: (tlfast's own); repeat it to serve several layers, each client "
+                   "in the one it names (the first is the default)")
     v.add_argument("--bot", action="append", metavar="TOKEN", default=[],
                    help="register a bot token (any well-formed '<id>:<secret>' signs in anyway)")
     v.add_argument("--history", type=int, default=100, metavar="N",
@@ -709,26 +710,17 @@ def cmd_serve(args):
 
     from . import BACKEND, testing
 
-    if args.schema == "pyrogram:":
-        from . import pyrogram
-
-        try:
-            schema = pyrogram.schema()
-        except ImportError as exc:
-            raise CLIError(f"pyrogram: is Pyrogram's layer, but it is not installed ({exc})") from None
-    elif args.schema == "bundled:":
-        from . import schemas
-
-        schema = schemas.api
-    else:
-        schema = _load_schema(args.schema)
+    schemas = [_serve_schema(given) for given in args.schema or ["telethon:"]]
     if not 0 <= args.port < 65536:
         raise CLIError(f"--port {args.port}: not a TCP port")
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
 
     async def serve():
-        server = testing.Server(schema, port=args.port)
+        try:
+            server = testing.Server(schemas, port=args.port)
+        except ValueError as exc:
+            raise CLIError(str(exc)) from None
         bots = []
         for token in args.bot:
             try:
@@ -742,7 +734,9 @@ def cmd_serve(args):
             await server.start()
         except OSError as exc:
             raise CLIError(f"cannot listen on 127.0.0.1:{args.port}: {exc.strerror or exc}") from None
-        print(f"tlfast.testing server on 127.0.0.1:{server.port} (layer {schema.layer}, "
+        layers = ", ".join(map(str, server.schemas))
+        print(f"tlfast.testing server on 127.0.0.1:{server.port} "
+              f"(layer{'s' if len(schemas) > 1 else ''} {layers}, "
               f"DC {server.dc_id}, tlfast {BACKEND})")
         print(f"RSA key fingerprint {server.rsa_key.fingerprint} (tlfast.testing.test_rsa_key())")
         print(f"user alice: phone +15550001, login code {server.login_code}; bots: "
@@ -755,6 +749,21 @@ def cmd_serve(args):
 
     asyncio.run(serve())
     return 0
+
+
+def _serve_schema(given):
+    if given == "pyrogram:":
+        from . import pyrogram
+
+        try:
+            return pyrogram.schema()
+        except ImportError as exc:
+            raise CLIError(f"pyrogram: is Pyrogram's layer, but it is not installed ({exc})") from None
+    if given == "bundled:":
+        from . import schemas
+
+        return schemas.api
+    return _load_schema(given)
 
 
 # stubs ----------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """The Telegram API side of the test server: accounts, private chats, updates, and the
-methods a bot's life needs, answered in the client's own layer (a tlfast Schema).
+methods a bot's life needs, answered in each client's own layer (one of the server's
+Schemas, the one its invokeWithLayer named; objects are kept in the first).
 
 State is small and in memory: accounts (bots and users), each with its own message ids,
 pts counter and a bounded log of recent updates (served by updates.getDifference), and a
@@ -34,6 +35,7 @@ _WRAPPERS = {"invokeWithLayer", "initConnection", "invokeWithoutUpdates", "invok
              "invokeAfterMsgs", "invokeWithMessagesRange", "invokeWithTakeout",
              "invokeWithBusinessConnection", "invokeWithGooglePlayIntegrity",
              "invokeWithApnsSecret", "invokeWithReCaptcha"}
+_INVOKE_WITH_LAYER = (0xDA9B0D0D).to_bytes(4, "little")
 # Methods that work before a sign-in; any other answers 401 AUTH_KEY_UNREGISTERED then.
 _NO_AUTH = {"help.getConfig", "help.getNearestDc", "auth.importBotAuthorization",
             "auth.sendCode", "auth.signIn", "auth.logOut", "help.getAppConfig",
@@ -87,41 +89,35 @@ class Account:
             self.messages.popitem(last=False)
 
 
-class Api:
-    """State and method handlers of one test server, in one layer (``schema``)."""
+class Layer:
+    """One API layer the server speaks (a tlfast Schema), and how objects are built in it."""
 
-    def __init__(self, server, schema):
-        self.server = server
+    def __init__(self, number, schema):
         self.schema = schema
-        self.layer = schema.layer
+        self.number = number
         self._by_type = {}
         for d in schema:
             if not d.is_function:
                 self._by_type.setdefault(str(d.type), []).append(d)
-        self.accounts = {}
-        self.by_token = {}
-        self.by_phone = {}
-        self.login_code = "12345"
-        self._next_id = 7_000_000_000
-        self._faults = {}  # TL method name -> deque of ("error", code, message) / ("delay", s)
-        self.calls = {}  # TL method name -> how many times it was called (tests read it)
-        self.clock = time.time  # the dates of messages and states (msg_ids keep real time)
 
-    # building objects in the client's layer -----------------------------------------
     def make(self, name, _depth=0, **fields):
         """An object of constructor ``name`` with ``fields``; fields the layer lacks are
-        dropped, required fields not given get neutral values (0, "", [], False, or the
-        simplest constructor of their type)."""
+        dropped, required fields not given (or None) get neutral values (0, "", [], False,
+        or the simplest constructor of their type)."""
+        return self.schema.from_dict(self._plain(name, _depth, fields))
+
+    def _plain(self, name, depth, fields):
         d = self.schema[name]
-        kept = {}
+        kept = {"_": name}
         for p in d.params:
             if p.is_flags:
                 continue
-            if p.name in fields:
-                kept[p.name] = fields[p.name]
+            value = fields.get(p.name)
+            if value is not None or (p.flag is not None and p.name in fields):
+                kept[p.name] = value
             elif p.flag is None:
-                kept[p.name] = self._neutral(p.type, _depth)
-        return self.schema.from_dict({"_": name, **kept})
+                kept[p.name] = self._neutral(p.type, depth)
+        return kept
 
     def _neutral(self, type_, depth=0):
         base = str(type_).lstrip("%")
@@ -142,7 +138,50 @@ class Api:
             raise ValueError(f"tlfast.testing: no neutral value for a {type_} field")
         simplest = min(options, key=lambda c: sum(1 for p in c.params
                                                   if p.flag is None and not p.is_flags))
-        return self.make(simplest.name, depth + 1).to_dict()
+        return self._plain(simplest.name, depth + 1, {})
+
+    def convert(self, value):
+        """``value`` (an object, a list of them, or a plain value) in this layer: an object
+        of another layer is rebuilt by its TL names, as ``make`` builds one."""
+        if isinstance(value, list):
+            return [self.convert(v) for v in value]
+        plan = getattr(value, "_plan", None)
+        if plan is None or plan.schema is self.schema:
+            return value
+        return self.schema.from_dict(self._rebuilt(value.to_dict()))
+
+    def _rebuilt(self, value):
+        if isinstance(value, list):
+            return [self._rebuilt(v) for v in value]
+        if isinstance(value, dict):
+            return self._plain(value["_"], 0, {k: self._rebuilt(v) for k, v in value.items()})
+        return value
+
+
+class Api:
+    """State and method handlers of one test server, in its layers (``layers``: (number,
+    Schema) pairs, the first is the default: a client's requests are decoded in it until
+    the client names its layer with invokeWithLayer)."""
+
+    def __init__(self, server, layers):
+        self.server = server
+        self.layers = {n: Layer(n, schema) for n, schema in layers}  # layer number -> Layer
+        self.default = self.layers[layers[0][0]]
+        self.schema = self.default.schema
+        self.layer = self.default.number
+        self.make = self.default.make  # objects are built and kept in the default layer
+        self.accounts = {}
+        self.by_token = {}
+        self.by_phone = {}
+        self.login_code = "12345"
+        self._next_id = 7_000_000_000
+        self._faults = {}  # TL method name -> deque of ("error", code, message) / ("delay", s)
+        self.calls = {}  # TL method name -> how many times it was called (tests read it)
+        self.clock = time.time  # the dates of messages and states (msg_ids keep real time)
+
+    def layer_of(self, auth_key):
+        """The Layer an auth key's client named with invokeWithLayer (else the default)."""
+        return self.layers.get(auth_key.layer, self.default)
 
     def user(self, acc, viewer=None):
         return self.make("user", id=acc.id, access_hash=acc.access_hash,
@@ -214,8 +253,12 @@ class Api:
             return 0
         obj = self.make("updates", updates=updates, users=[self.user(u, acc) for u in users],
                         chats=[], date=int(self.clock()), seq=0)
-        data = self.schema.dumps(obj)
+        encoded = {}  # layer number -> the bytes of obj in that layer
         for session in targets:
+            layer = self.layer_of(session.auth_key)
+            data = encoded.get(layer.number)
+            if data is None:
+                data = encoded[layer.number] = layer.schema.dumps(layer.convert(obj))
             session.conn.send(session, None, raw=data)
         return len(targets)
 
@@ -252,16 +295,14 @@ class Api:
     async def handle(self, conn, session, msg_id, body):
         """Answer one API request (its own task): rpc_result or rpc_error."""
         try:
+            layer = self._switch_layer(session.auth_key, body)
             try:
-                req = self.schema.loads(body)
+                req = layer.schema.loads(body)
             except tlfast.TLError as exc:
                 cid = int.from_bytes(body[:4], "little")
-                log.warning("request 0x%08x does not decode in layer %s: %s", cid, self.layer, exc)
+                log.warning("request 0x%08x does not decode in layer %s: %s", cid, layer.number, exc)
                 raise RpcError(400, f"INPUT_METHOD_INVALID_{cid}") from None
             while req.TL_NAME in _WRAPPERS:
-                if req.TL_NAME == "invokeWithLayer" and req.layer != self.layer:
-                    log.warning("client speaks layer %s, the server's schema is layer %s",
-                                req.layer, self.layer)
                 req = req.query
             name = req.TL_NAME
             self.calls[name] = self.calls.get(name, 0) + 1
@@ -277,7 +318,7 @@ class Api:
             if isinstance(result, Raw):
                 data = bytes(result)
             else:
-                data = self.schema.dumps(result, type=str(self.schema[name].type))
+                data = layer.schema.dumps(layer.convert(result), type=str(layer.schema[name].type))
             conn.rpc_result(session, msg_id, data)
         except RpcError as exc:
             conn.rpc_error(session, msg_id, exc.code, exc.message)
@@ -286,6 +327,19 @@ class Api:
         except Exception as exc:  # noqa: BLE001 - our bug: the client gets a clear error
             log.exception("handling a request failed")
             conn.rpc_error(session, msg_id, 500, f"TEST_SERVER_ERROR: {type(exc).__name__}: {exc}")
+
+    def _switch_layer(self, auth_key, body):
+        """The Layer to decode ``body`` in: the one it names if it is invokeWithLayer (from
+        then on the auth key's layer, its answers and updates too), else the auth key's.
+        A layer the server was not given answers rpc_error 400 LAYER_NOT_IN_TEST_SERVER."""
+        if body[:4] == _INVOKE_WITH_LAYER and len(body) >= 8:
+            number = int.from_bytes(body[4:8], "little", signed=True)
+            if number not in self.layers:
+                log.warning("a client speaks layer %s, the server has %s", number, sorted(self.layers))
+                raise RpcError(400, f"LAYER_NOT_IN_TEST_SERVER: {number} (it has "
+                                    f"{', '.join(map(str, sorted(self.layers)))})")
+            auth_key.layer = number
+        return self.layer_of(auth_key)
 
     def _peer(self, me, peer):
         kind = peer.TL_NAME
@@ -391,7 +445,8 @@ class Api:
 
     def on_messages_sendMessage(self, req, me, session):
         peer = self._peer(me, req.peer)
-        msg, upd = self.deliver(me, peer, req.message, entities=req.entities)
+        entities = self.default.convert(req.entities)  # kept in the default layer
+        msg, upd = self.deliver(me, peer, req.message, entities=entities)
         return self.make("updates", updates=[
             self.make("updateMessageID", id=msg.id, random_id=req.random_id), upd],
             users=[self.user(me, me), self.user(peer, me)], chats=[], date=msg.date, seq=0)

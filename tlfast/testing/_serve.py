@@ -34,7 +34,12 @@ class Server:
     """A local MTProto server for tests, listening on 127.0.0.1 only.
 
     ``schema``: the API layer the clients speak (a ``tlfast.Schema``, e.g.
-    ``tlfast.telethon.schema()``; default: tlfast's bundled layer). ``port`` 0 picks a
+    ``tlfast.telethon.schema()``; default: tlfast's bundled layer), or several: a list of
+    Schemas or a mapping {layer number: Schema}. Each client is served in the layer it
+    names with invokeWithLayer (its requests decoded, its answers and updates encoded in
+    it, for its auth key from then on); before that, in the first layer given. A client
+    naming a layer the server was not given gets rpc_error 400
+    ``LAYER_NOT_IN_TEST_SERVER: <layer> (it has <layers>)``. ``port`` 0 picks a
     free port (``server.port`` after ``start()``). ``clock``: where message dates come
     from (default ``time.time``; a constant makes runs comparable). The server runs on the event loop that
     starts it: ``async with Server(...) as server:`` in a test, or ``ServerThread`` to run
@@ -42,12 +47,14 @@ class Server:
     """
 
     def __init__(self, schema=None, *, port=0, dc_id=2, rsa_key=None, clock=None):
-        self.schema = schema if schema is not None else tlfast.schemas.api
+        layers = _layers(schema if schema is not None else tlfast.schemas.api)
+        self.schema = layers[0][1]  # the default layer's
+        self.schemas = dict(layers)  # layer number -> Schema
         self.host = "127.0.0.1"  # never anything else: this server has no real security
         self.port = port
         self.dc_id = dc_id
         self.rsa_key = rsa_key or test_rsa_key()
-        self.api = _api.Api(self, self.schema)
+        self.api = _api.Api(self, layers)
         if clock is not None:  # e.g. lambda: 1_700_000_000: the same dates in every run
             self.api.clock = clock
         self._keys = {}  # auth_key_id -> AuthKey
@@ -55,7 +62,7 @@ class Server:
         self._connections = set()
         self._listener = None
         # what happened, for tests: "auth_keys", "new_session_created", "bad_server_salt",
-        # "connections <framing>", "dropped"
+        # "connections <framing>", "dropped", "ping_disconnects"
         self.stats = Counter()
         mt = tlfast.schemas.mtproto
         self._service_ids = {mt[n].id for n in (
@@ -66,7 +73,8 @@ class Server:
     async def start(self):
         self._listener = await asyncio.start_server(self._on_client, self.host, self.port)
         self.port = self._listener.sockets[0].getsockname()[1]
-        log.info("tlfast.testing server on %s:%s (layer %s)", self.host, self.port, self.api.layer)
+        log.info("tlfast.testing server on %s:%s (layers %s)", self.host, self.port,
+                 ", ".join(map(str, self.schemas)))
         return self
 
     async def stop(self):
@@ -120,7 +128,8 @@ class Server:
 
     def set_history_bytes(self, owner, peer, data):
         """getHistory of ``peer`` by ``owner`` answers these TL bytes (a messages.Messages,
-        e.g. the bench's ``tlfast._payloads`` messages_100), whatever the request asks."""
+        e.g. the bench's ``tlfast._payloads`` messages_100), whatever the request asks
+        and whatever layer the client speaks (the bytes go out as they are)."""
         owner.history_bytes[peer.id] = bytes(data)
 
     def send_message(self, sender, receiver, text):
@@ -200,6 +209,27 @@ class Server:
     def calls(self, method):
         """How many times ``method`` was called (wrappers such as initConnection unwrapped)."""
         return self.api.calls.get(method, 0)
+
+
+def _layers(given):
+    """The layers a Server is given as [(layer number, Schema)], the default first."""
+    if isinstance(given, tlfast.Schema):
+        given = [given]
+    pairs = list(given.items()) if isinstance(given, dict) else [
+        (getattr(s, "layer", None), s) for s in given]
+    if not pairs:
+        raise ValueError("tlfast.testing: no schema given")
+    seen = set()
+    for number, s in pairs:
+        if not isinstance(s, tlfast.Schema):
+            raise TypeError(f"tlfast.testing: a layer is a tlfast.Schema, not {type(s).__name__}")
+        if not isinstance(number, int):
+            raise ValueError(f"tlfast.testing: {s!r} has no layer number (no '// LAYER N' "
+                             "line): give it as {N: schema}")
+        if number in seen:
+            raise ValueError(f"tlfast.testing: layer {number} given twice")
+        seen.add(number)
+    return pairs
 
 
 class ServerThread:

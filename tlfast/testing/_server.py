@@ -11,7 +11,12 @@ Rules a client checks, and this server keeps:
 - seqno: 2*n+1 for a content-related message (n of them sent before), 2*n otherwise
   (acks, containers);
 - a message under the wrong salt is refused with bad_server_salt (the salt to use), and
-  a new session gets new_session_created before its first answer.
+  a new session gets new_session_created before its first answer;
+- the client's content-related messages (odd seqno: requests, pings, each message of a
+  container) are acknowledged by msgs_ack, in batches (ACK_DELAY after the first of a
+  batch), a resent one again;
+- ping_delay_disconnect is answered with pong, and the connection closed disconnect_delay
+  seconds later unless another ping_delay_disconnect comes first.
 
 May use: tlfast, testing._crypto, testing._transport.
 """
@@ -39,6 +44,10 @@ MSG_CONTAINER = 0x73F1F8DC
 GZIP_PACKED = 0x3072CFA1
 RPC_RESULT = 0xF35C6D01
 MAX_INFLATE = 16 << 20
+# A client's content-related messages are acknowledged (msgs_ack) in batches: at most this
+# long after the first one of a batch, or at once when this many are waiting.
+ACK_DELAY = 0.05
+ACK_BATCH = 1024
 
 # p and q of the pq challenge: primes below 2**28, so that the clients' factorisation (pure
 # Python) takes milliseconds; Telegram's are near 2**31, which the clients also handle.
@@ -57,6 +66,7 @@ class AuthKey:
         self.id = C.sha1(key)[-8:]
         self.salt = salt
         self.user_id = None  # set by a sign-in (_api)
+        self.layer = None  # the layer its client named with invokeWithLayer (_api)
 
 
 class Session:
@@ -69,6 +79,7 @@ class Session:
         self.last_msg_id = 0
         self.content_sent = 0
         self.seen = deque(maxlen=512)  # client msg_ids already handled (duplicates ignored)
+        self.acks = []  # msg_ids of content-related client messages not yet acknowledged
         self.conn = None  # the connection that last spoke for this session
 
     def next_msg_id(self, answer):
@@ -96,6 +107,7 @@ class Connection:
         self.closed = False
         self.tasks = set()
         self._last_plain_id = 0
+        self._disconnect = None  # the timer of the last ping_delay_disconnect
 
     # the connection's life ----------------------------------------------------------
     async def run(self):
@@ -122,6 +134,8 @@ class Connection:
         if self.closed:
             return
         self.closed = True
+        if self._disconnect is not None:
+            self._disconnect.cancel()
         for task in list(self.tasks):
             task.cancel()
         for s in self.sessions:
@@ -303,20 +317,22 @@ class Connection:
             self.send(session, tlfast.schemas.mtproto.api.new_session_created(
                 first_msg_id=msg_id, unique_id=int.from_bytes(os.urandom(8), "little", signed=True),
                 server_salt=auth_key.salt))
-        self.handle_body(session, msg_id, body)
+        self.handle_body(session, msg_id, seqno, body)
 
     def notify_bad_msg(self, session, msg_id, seqno, code):
         self.send(session, tlfast.schemas.mtproto.api.bad_msg_notification(
             bad_msg_id=msg_id, bad_msg_seqno=seqno, error_code=code), content=False, answer=True)
 
-    def handle_body(self, session, msg_id, body, depth=0):
+    def handle_body(self, session, msg_id, seqno, body, depth=0):
+        if seqno & 1:  # content-related (a resent one too: its ack may have been lost)
+            self.ack(session, msg_id)
         if msg_id in session.seen:
             return  # a resent message already handled: its answer went out once
         session.seen.append(msg_id)
         cid = int.from_bytes(body[:4], "little")
         if cid == MSG_CONTAINER and depth == 0:
-            for inner_id, inner_body in _container(body):
-                self.handle_body(session, inner_id, inner_body, 1)
+            for inner_id, inner_seqno, inner_body in _container(body):
+                self.handle_body(session, inner_id, inner_seqno, inner_body, 1)
             return
         if cid == GZIP_PACKED:
             r = tlfast.Reader(body)
@@ -329,8 +345,8 @@ class Connection:
                 raise MTProtoError(f"gzip_packed: {exc}") from None
             if d.unconsumed_tail:
                 raise MTProtoError(f"gzip_packed inflates beyond {MAX_INFLATE} bytes")
-            session.seen.pop()  # the inner body is the same message
-            return self.handle_body(session, msg_id, inner, depth)
+            session.seen.pop()  # the inner body is the same message (acknowledged above)
+            return self.handle_body(session, msg_id, 0, inner, depth)
         mt = tlfast.schemas.mtproto
         if cid in self.server._service_ids:
             try:
@@ -345,6 +361,8 @@ class Connection:
         name = req.TL_NAME
         if name in ("ping", "ping_delay_disconnect"):
             self.send(session, mt.pong(msg_id=msg_id, ping_id=req.ping_id), answer=True)
+            if name == "ping_delay_disconnect":
+                self.disconnect_after(req.disconnect_delay)
         elif name == "get_future_salts":
             now = int(time.time())
             salt = session.auth_key.salt
@@ -361,7 +379,34 @@ class Connection:
                       answer=True)
         # msgs_ack, msg_resend_req, http_wait and the rest: nothing to answer
 
+    def disconnect_after(self, delay):
+        """ping_delay_disconnect: close this connection ``delay`` seconds from now, unless
+        another ping_delay_disconnect comes first (its timer replaces this one)."""
+        if self._disconnect is not None:
+            self._disconnect.cancel()
+        self._disconnect = asyncio.get_running_loop().call_later(max(delay, 0), self._ping_timeout)
+
+    def _ping_timeout(self):
+        self.server.stats["ping_disconnects"] += 1
+        log.debug("closing a connection: no ping_delay_disconnect in time")
+        self.close()
+
     # sending ------------------------------------------------------------------------
+    def ack(self, session, msg_id):
+        """Acknowledge a client's message: in one msgs_ack with the others of its batch."""
+        session.acks.append(msg_id)
+        if len(session.acks) >= ACK_BATCH:
+            self.flush_acks(session)
+        elif len(session.acks) == 1:
+            asyncio.get_running_loop().call_later(ACK_DELAY, self.flush_acks, session)
+
+    @staticmethod
+    def flush_acks(session):
+        ids, session.acks = session.acks, []
+        conn = session.conn
+        if ids and conn is not None and not conn.closed:  # else the client resends them
+            conn.send(session, tlfast.schemas.mtproto.api.msgs_ack(msg_ids=ids), content=False)
+
     def send(self, session, obj, *, content=True, answer=False, raw=None):
         """Send one message of ``session``: a tlfast MTProto object, or ``raw`` bytes."""
         body = raw if raw is not None else tlfast.schemas.mtproto.dumps(obj)
@@ -396,7 +441,7 @@ class Connection:
 
 
 def _container(body):
-    """(msg_id, body) of each message of a msg_container, checked against its size."""
+    """(msg_id, seqno, body) of each message of a msg_container, checked against its size."""
     r = tlfast.Reader(body)
     r.read_int()
     count = r.read_int()
@@ -404,11 +449,11 @@ def _container(body):
         raise MTProtoError(f"msg_container of {count} messages in {len(body)} bytes")
     out = []
     for _ in range(count):
-        msg_id, _seqno, n = r.read_long(), r.read_int(), r.read_int()
+        msg_id, seqno, n = r.read_long(), r.read_int(), r.read_int()
         start = r.tell()
         if n < 4 or n > r.remaining() or n % 4:
             raise MTProtoError(f"msg_container: message {msg_id} of {n} bytes at offset {start}")
-        out.append((msg_id, body[start:start + n]))
+        out.append((msg_id, seqno, body[start:start + n]))
         r.seek(start + n)
     return out
 
