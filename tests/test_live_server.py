@@ -54,9 +54,10 @@ def test_each_framing(connection, name):
                 me = await client.get_me()
             finally:
                 await client.disconnect()
-            return me.id, dict(server.stats)
-    me_id, stats = L.run(scenario())
+            return me.id, me.is_self, dict(server.stats)
+    me_id, is_self, stats = L.run(scenario())
     assert me_id == 777
+    assert is_self  # the server marks the user's own User object, as Telegram does
     assert stats[f"connections {name}"] == 1 and stats["auth_keys"] == 1
     assert stats["new_session_created"] == 1
 

@@ -184,11 +184,15 @@ class Api:
         return self.layers.get(auth_key.layer, self.default)
 
     def user(self, acc, viewer=None):
-        return self.make("user", id=acc.id, access_hash=acc.access_hash,
-                         first_name=acc.first_name, last_name=acc.last_name,
-                         username=acc.username, phone=acc.phone, bot=acc.bot,
-                         bot_info_version=1 if acc.bot else None,
-                         is_self=viewer is not None and viewer.id == acc.id)
+        # The field is "self" in TL (which make()'s keywords cannot carry) and "is_self" in
+        # the schema of Telethon's layer (tlfast.telethon.schema()); _plain keeps the one the
+        # layer has.
+        is_self = viewer is not None and viewer.id == acc.id
+        return self.schema.from_dict(self.default._plain("user", 0, {
+            "id": acc.id, "access_hash": acc.access_hash, "first_name": acc.first_name,
+            "last_name": acc.last_name, "username": acc.username, "phone": acc.phone,
+            "bot": acc.bot, "bot_info_version": 1 if acc.bot else None,
+            "self": is_self, "is_self": is_self}))
 
     def state(self, acc):
         return self.make("updates.state", pts=acc.pts, qts=0, date=int(self.clock()), seq=0,
