@@ -6,9 +6,10 @@ The bot's life of test_live_telethon.py in Pyrogram's terms: sign in with a bot 
 (kurigram makes its auth key on one connection, then opens another; both abridged), get
 pushed messages in a MessageHandler, send, read a chat's history, survive a FLOOD_WAIT
 (kurigram sleeps and retries below its sleep_threshold), a dropped connection (its
-session restarts) and a new server salt; an unimplemented method reaches the user's code
-as kurigram's error. A second client signs in as a user (phone and code) and talks with
-the bot. What the user's code saw must be the same with the drop-in.
+session restarts) and a new server salt; an injected AUTH_KEY_UNREGISTERED, and a method
+the server does not implement, reach the user's code as kurigram's errors. A second
+client signs in as a user (phone and code) and talks with the bot. What the user's code
+saw must be the same with the drop-in.
 """
 
 import asyncio
@@ -22,7 +23,7 @@ import pytest
 
 pyrogram = pytest.importorskip("pyrogram")
 from pyrogram import filters, handlers, raw  # noqa: E402
-from pyrogram.errors import RPCError  # noqa: E402
+from pyrogram.errors import RPCError, Unauthorized  # noqa: E402
 
 import tlfast.pyrogram as TP  # noqa: E402
 import tlfast.testing as T  # noqa: E402
@@ -93,6 +94,19 @@ async def bot_life():
             server.new_salt()
             sent = await client.send_message(alice.id, "after the salt")
             out["salt"] = seen(sent)
+
+            # a revoked authorization: Pyrogram raises AuthKeyUnregistered (401) to the
+            # caller, as with Telegram, without retrying; the session goes on
+            calls = server.calls("users.getFullUser")
+            server.fail("users.getFullUser", "AUTH_KEY_UNREGISTERED")
+            try:
+                await client.get_me()
+            except RPCError as exc:
+                out["unregistered"] = (type(exc).__name__, isinstance(exc, Unauthorized),
+                                       exc.CODE, exc.ID, server.calls("users.getFullUser") - calls)
+            else:
+                out["unregistered"] = "no error"
+            out["after unregistered"] = (await client.get_me()).id
 
             try:
                 await client.invoke(raw.functions.messages.GetDialogFilters())
@@ -173,6 +187,8 @@ def test_stock_bot_life(stock):
     assert life["flood"][0][1] == "after the flood" and life["flood"][1] == 3
     assert life["drop"][1] == "after the drop"
     assert life["salt"][1] == "after the salt"
+    assert life["unregistered"] == ("AuthKeyUnregistered", True, 401, "AUTH_KEY_UNREGISTERED", 1)
+    assert life["after unregistered"] == 4343
     assert life["unimplemented"][0] == 400 and life["unimplemented"][2]
     assert life["stats"] == (True, True, True)
 
