@@ -57,15 +57,38 @@ def _setup(st, history_bytes):
     return bot, alice
 
 
+class _Counter:
+    """The updates a client's handler has seen; ``reached(n)`` waits for the n-th one
+    without polling (a polling loop would spend client CPU for as long as the pushes
+    take, which varies from round to round more than the drop-in changes)."""
+
+    def __init__(self):
+        self.n = 0
+        self._want = 0
+        self._event = None
+
+    def add(self):
+        self.n += 1
+        if self._event is not None and self.n >= self._want:
+            self._event.set()
+
+    async def reached(self, n):
+        if self.n < n:
+            self._want, self._event = n, asyncio.Event()
+            try:
+                await self._event.wait()
+            finally:
+                self._event = None
+
+
 async def _pushes(st, bot, alice, counter, rounds, count=PUSHED):
     out = []
     for _ in range(rounds):
-        target = counter[0] + count
+        target = counter.n + count
         with _Measure(st) as m:
             pushing = asyncio.wrap_future(st.submit(st.server.push_messages, bot, count,
                                                     sender=alice, batch=100))
-            while counter[0] < target:
-                await asyncio.sleep(0.001)
+            await counter.reached(target)
             await pushing
         out.append(m.cpu / count * 1000)
     return out
@@ -88,11 +111,11 @@ async def telethon_round(st, rounds):
 
     bot, alice = st.server.account(9999), st.server._bench_alice
     client = T.telethon_client(st)
-    counter = [0]
+    counter = _Counter()
 
     @client.on(events.NewMessage)
     async def handler(event):
-        counter[0] += 1
+        counter.add()
 
     await client.start(bot_token=TOKEN)
     try:
@@ -119,18 +142,17 @@ async def kurigram_round(st, rounds):
 
     bot, alice = st.server.account(9999), st.server._bench_alice
     client = T.pyrogram_client(st, "tlfast-bench", bot_token=TOKEN)
-    counter = [0]
+    counter = _Counter()
 
     async def on_message(_, message):
-        counter[0] += 1
+        counter.add()
 
     client.add_handler(handlers.MessageHandler(on_message))
     await client.start()
     try:
         # kurigram learns of alice (her access hash) from an update
         await asyncio.wrap_future(st.submit(st.server.push_messages, bot, 1, sender=alice))
-        while counter[0] < 1:
-            await asyncio.sleep(0.01)
+        await counter.reached(1)
         peer = await client.resolve_peer(alice.id)
         req = raw.functions.messages.GetHistory(peer=peer, offset_id=0, offset_date=0,
                                                 add_offset=0, limit=100, max_id=0, min_id=0,
