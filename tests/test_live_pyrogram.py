@@ -306,9 +306,13 @@ def test_soak_memory_stays_bounded(mode, backend, tmp_path, monkeypatch):
     # all else flat over the second half: Python's heap within a block for every 10 pushed
     # messages (measured on 3.11, stock and drop-in: kurigram +720 to +880 blocks, pyrogram
     # 2.0.106 +540 to +580, pyrofork -60 to +240), which one object kept per message
-    # breaks tenfold; the RSS within the allocator's slack (measured: -1.0 to +1.9 MiB)
+    # breaks tenfold. The RSS moves with how the allocator reuses what the host's cache
+    # frees as it churns (measured in CI, blocks flat: up to +13.7 MiB on pyrofork, whose
+    # cache alone holds ~86 MiB, +6.1 MiB on kurigram on 3.10; on an idle 3.11, -1.0 to
+    # +1.9 MiB): it is held to a leak's scale, 32 MiB being 670 B per message of the second
+    # half, and the block count is the precise check.
     blocks = marks[-1][1] - marks[2][1]
     assert blocks < SOAK // 20, f"{blocks} more blocks allocated over the second half: {marks}"
     growth = marks[-1][0] - marks[2][0]
-    assert growth < 6, f"RSS grew {growth:.1f} MiB over the second half of the soak: {marks}"
+    assert growth < 32, f"RSS grew {growth:.1f} MiB over the second half of the soak: {marks}"
     assert stores == (KEEP, KEEP), stores
