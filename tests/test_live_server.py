@@ -487,16 +487,13 @@ class RawClient:
         self.content += content
         return msg_id, seqno
 
-    def send_container(self, objs, schema=MT):
+    def send_container(self, objs):
         """Send ``objs`` (content-related) in one msg_container; their msg_ids."""
-        inner, ids = b"", []
-        for obj in objs:
-            body = schema.dumps(obj)
-            msg_id, seqno = self._stamp(True)
-            inner += struct.pack("<qii", msg_id, seqno, len(body)) + body
-            ids.append(msg_id)
-        self.send(struct.pack("<Ii", 0x73F1F8DC, len(objs)) + inner, content=False)
-        return ids
+        stamps = [self._stamp(True) for _ in objs]
+        self.send(MT.api.msg_container(messages=[
+            MT.api.message(msg_id=msg_id, seqno=seqno, body=obj)
+            for (msg_id, seqno), obj in zip(stamps, objs)]), content=False)
+        return [msg_id for msg_id, _ in stamps]
 
     def send(self, obj, schema=MT, content=True):
         body = obj if isinstance(obj, bytes) else schema.dumps(obj)
