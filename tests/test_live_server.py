@@ -395,6 +395,38 @@ def test_push_rate_is_kept():
     assert spread >= 0.2, spread  # the handler saw them arrive over time, not at once
 
 
+def test_held_updates_arrive_at_release_in_order():
+    """hold(account) keeps what the server sends back, release() sends it in one write:
+    nothing reaches the client before, everything after (in order: Telethon also orders
+    updates by pts, so the order of the frames is not what this checks)."""
+    async def scenario():
+        async with T.Server(SCHEMA) as server:
+            bot_acc = server.add_bot(TOKEN)
+            alice = server.add_user("Alice")
+            client = T.telethon_client(server)
+            texts = []
+
+            @client.on(events.NewMessage)
+            async def handler(event):
+                texts.append(event.raw_text)
+            try:
+                await client.start(bot_token=TOKEN)
+                server.hold(bot_acc)
+                await server.push_messages(bot_acc, 40, sender=alice, batch=10)
+                await asyncio.sleep(0.2)
+                early = list(texts)
+                sent = server.release(bot_acc)
+                await L.wait_until(lambda: len(texts) == 40, what="40 messages")
+                assert server.release(bot_acc) == 0  # nothing held any more
+                return early, sent, texts
+            finally:
+                await client.disconnect()
+    early, sent, texts = L.run(scenario())
+    assert early == []
+    assert sent > 40 * 20, sent
+    assert texts == [f"message {i}" for i in range(40)]
+
+
 def test_every_aes_ige_agrees():
     """The AES-IGE implementations the server may pick give the same bytes."""
     import importlib.util

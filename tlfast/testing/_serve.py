@@ -172,6 +172,23 @@ class Server:
         for _ in range(times):
             self.api.add_fault(method, ("delay", seconds))
 
+    def hold(self, account):
+        """From now on, what the server sends to ``account``'s connections (updates,
+        answers, acks) is encrypted and kept back, until ``release(account)`` writes it
+        all at once: a burst, as a client meets after a stall."""
+        for s in self._sessions_of(account.id):
+            if s.conn.held is None:
+                s.conn.held = []
+
+    def release(self, account):
+        """Send what ``hold(account)`` kept back, each connection's in one write; the
+        bytes count of it."""
+        conns = {s.conn for s in self._sessions_of(account.id)}
+        n = sum(len(f) for c in conns for f in c.held or ())
+        for c in conns:
+            c.release()
+        return n
+
     def drop_connections(self):
         """Close every client connection now (the clients must reconnect)."""
         n = len(self._connections)

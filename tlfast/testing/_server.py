@@ -108,6 +108,7 @@ class Connection:
         self.tasks = set()
         self._last_plain_id = 0
         self._disconnect = None  # the timer of the last ping_delay_disconnect
+        self.held = None  # frames kept back (Server.hold), else None
 
     # the connection's life ----------------------------------------------------------
     async def run(self):
@@ -154,8 +155,18 @@ class Connection:
         return task
 
     def write_packet(self, payload):
-        if not self.closed:
+        if self.closed:
+            return
+        if self.held is not None:
+            self.held.append(self.framing.frame(payload))
+        else:
             self.writer.write(self.framing.frame(payload))
+
+    def release(self):
+        """Write the frames kept back since Server.hold, in one write."""
+        held, self.held = self.held, None
+        if held and not self.closed:
+            self.writer.write(b"".join(held))
 
     async def handle_packet(self, packet):
         if len(packet) == 4:
