@@ -868,8 +868,8 @@ def _sample_in_turns(timed, repeats, gc_on, results):
     The rounds start on a collected heap. What the measurements before left (cyclic
     garbage of other codecs, free lists) otherwise decides where the allocator puts these
     ones' objects: on 3.13, delete_messages_100k against vector_long_100k measured 0.84 to
-    1.19 depending on which rows ran before, and 0.98-0.99 after a collection whatever ran
-    before."""
+    1.19 depending on which rows ran before (1.13-1.19 after the quick table), and
+    0.89-1.09 after a collection whatever ran before."""
     gc.collect()
     for _ in range(repeats):
         for key, (calls, loops, samples, e, case) in list(timed.items()):

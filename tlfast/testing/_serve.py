@@ -173,8 +173,8 @@ class Server:
             self.api.add_fault(method, ("delay", seconds))
 
     def hold(self, account):
-        """From now on, what the server sends to ``account``'s connections (updates,
-        answers, acks) is encrypted and kept back, until ``release(account)`` writes it
+        """From now on, what the server sends to ``account``'s present connections
+        (updates, answers, acks) is encrypted and kept back, until ``release(account)`` writes it
         all at once: a burst, as a client meets after a stall."""
         for s in self._sessions_of(account.id):
             if s.conn.held is None:
