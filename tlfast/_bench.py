@@ -871,14 +871,7 @@ def _rotation(cases, op, min_time):
 def _sample_in_turns(timed, repeats, gc_on, results):
     """``repeats`` rounds over ``timed`` (key -> (calls, loops, samples, entry, case)), one
     sample of each per round, inside the case's context; a key whose call raises is
-    dropped and its entry gets the error.
-
-    The rounds start on a collected heap. What the measurements before left (cyclic
-    garbage of other codecs, free lists) otherwise decides where the allocator puts these
-    ones' objects: on 3.13, delete_messages_100k against vector_long_100k measured 0.84 to
-    1.19 depending on which rows ran before (1.13-1.19 after the quick table), and
-    0.89-1.09 after a collection whatever ran before."""
-    gc.collect()
+    dropped and its entry gets the error."""
     for _ in range(repeats):
         for key, (calls, loops, samples, e, case) in list(timed.items()):
             try:
