@@ -6,6 +6,7 @@ tests are test_live_telethon.py and test_live_pyrogram.py.
 """
 
 import asyncio
+import contextlib
 import gzip
 import os
 import struct
@@ -124,28 +125,35 @@ def test_test_key_is_what_telethon_computes():
     assert key.decrypt_block(pow(int.from_bytes(block, "big"), key.e, key.n).to_bytes(256, "big")) == b"\0" + block
 
 
+@contextlib.asynccontextmanager
+async def _bot_receiving(server, record=lambda event: event.raw_text):
+    """A Telethon bot signed in on ``server`` and Alice, who can write to it: yields
+    (bot account, Alice, the list its NewMessage handler fills with ``record(event)``)."""
+    bot_acc = server.add_bot(TOKEN)
+    alice = server.add_user("Alice")
+    client = T.telethon_client(server)
+    got = []
+
+    @client.on(events.NewMessage)
+    async def handler(event):
+        got.append(record(event))
+    try:
+        await client.start(bot_token=TOKEN)
+        yield bot_acc, alice, got
+    finally:
+        await client.disconnect()
+
+
 def test_lost_update_is_fetched_with_get_difference():
     """An update the client never got (its pts skipped) is served by getDifference."""
     async def scenario():
-        async with T.Server(SCHEMA) as server:
-            bot_acc = server.add_bot(TOKEN)
-            alice = server.add_user("Alice")
-            client = T.telethon_client(server)
-            got = []
-
-            @client.on(events.NewMessage)
-            async def handler(event):
-                got.append(event.raw_text)
-            try:
-                await client.start(bot_token=TOKEN)
-                api = server.api
-                lost = api._message(bot_acc, alice.id, alice.id, "lost on the way", int(time.time()))
-                api._new_message_update(bot_acc, lost)  # logged, never sent
-                await server.push_messages(bot_acc, 1, sender=alice, text="pushed")
-                await L.wait_until(lambda: len(got) == 2, what="both messages")
-                return got, server.calls("updates.getDifference")
-            finally:
-                await client.disconnect()
+        async with T.Server(SCHEMA) as server, _bot_receiving(server) as (bot_acc, alice, got):
+            api = server.api
+            lost = api._message(bot_acc, alice.id, alice.id, "lost on the way", int(time.time()))
+            api._new_message_update(bot_acc, lost)  # logged, never sent
+            await server.push_messages(bot_acc, 1, sender=alice, text="pushed")
+            await L.wait_until(lambda: len(got) == 2, what="both messages")
+            return got, server.calls("updates.getDifference")
     got, diffs = L.run(scenario())
     assert sorted(got) == ["lost on the way", "pushed"] and diffs >= 1
 
@@ -375,24 +383,13 @@ def test_key_exchange_refuses_a_bad_rsa_block(caplog):
 def test_push_rate_is_kept():
     """push_messages(rate=...) spreads the messages over time: 30 at 100/s take ~0.3 s."""
     async def scenario():
-        async with T.Server(SCHEMA) as server:
-            bot_acc = server.add_bot(TOKEN)
-            alice = server.add_user("Alice")
-            client = T.telethon_client(server)
-            stamps = []
-
-            @client.on(events.NewMessage)
-            async def handler(event):
-                stamps.append(time.monotonic())
-            try:
-                await client.start(bot_token=TOKEN)
-                t0 = time.monotonic()
-                await server.push_messages(bot_acc, 30, sender=alice, batch=3, rate=100)
-                pushed = time.monotonic() - t0
-                await L.wait_until(lambda: len(stamps) == 30, what="30 messages")
-                return pushed, stamps[-1] - stamps[0]
-            finally:
-                await client.disconnect()
+        async with T.Server(SCHEMA) as server, _bot_receiving(
+                server, lambda event: time.monotonic()) as (bot_acc, alice, stamps):
+            t0 = time.monotonic()
+            await server.push_messages(bot_acc, 30, sender=alice, batch=3, rate=100)
+            pushed = time.monotonic() - t0
+            await L.wait_until(lambda: len(stamps) == 30, what="30 messages")
+            return pushed, stamps[-1] - stamps[0]
     pushed, spread = L.run(scenario())
     assert 0.27 <= pushed < 2, pushed  # 10 batches of 3, the last due at 0.3 s
     assert spread >= 0.2, spread  # the handler saw them arrive over time, not at once
@@ -403,27 +400,15 @@ def test_held_updates_arrive_at_release_in_order():
     nothing reaches the client before, everything after (in order: Telethon also orders
     updates by pts, so the order of the frames is not what this checks)."""
     async def scenario():
-        async with T.Server(SCHEMA) as server:
-            bot_acc = server.add_bot(TOKEN)
-            alice = server.add_user("Alice")
-            client = T.telethon_client(server)
-            texts = []
-
-            @client.on(events.NewMessage)
-            async def handler(event):
-                texts.append(event.raw_text)
-            try:
-                await client.start(bot_token=TOKEN)
-                server.hold(bot_acc)
-                await server.push_messages(bot_acc, 40, sender=alice, batch=10)
-                await asyncio.sleep(0.2)
-                early = list(texts)
-                sent = server.release(bot_acc)
-                await L.wait_until(lambda: len(texts) == 40, what="40 messages")
-                assert server.release(bot_acc) == 0  # nothing held any more
-                return early, sent, texts
-            finally:
-                await client.disconnect()
+        async with T.Server(SCHEMA) as server, _bot_receiving(server) as (bot_acc, alice, texts):
+            server.hold(bot_acc)
+            await server.push_messages(bot_acc, 40, sender=alice, batch=10)
+            await asyncio.sleep(0.2)
+            early = list(texts)
+            sent = server.release(bot_acc)
+            await L.wait_until(lambda: len(texts) == 40, what="40 messages")
+            assert server.release(bot_acc) == 0  # nothing held any more
+            return early, sent, texts
     early, sent, texts = L.run(scenario())
     assert early == []
     assert sent > 40 * 20, sent
