@@ -335,7 +335,19 @@ def test_run_measures_the_pairs(backend, monkeypatch):
     codec = _codec(backend)
     monkeypatch.setattr(_bench, "PAIR_TARGETS",
                         {("emoji_documents_100k", "decode", codec): ("vector_long_100k", 1.2)})
+    measured = _bench._medians_in_turns
+    rounds = []
+
+    def spy(op, keys, repeats, *rest):
+        rounds.append(repeats)
+        return measured(op, keys, repeats, *rest)
+
+    monkeypatch.setattr(_bench, "_medians_in_turns", spy)
     report = _bench.run(["vector_long_100k", "emoji_documents_100k"], [codec], quick=True)
     (p,) = report["pairs"]
     assert p["status"] == "ok" and p["ratio"] > 0, p
     assert [r for r in _bench.goal_rows(report) if "x vector_long_100k" in r[1]]
+    # the strict goals take more samples than the table's rows (their heavy tail)
+    table = report["settings"]["repeats"]
+    assert rounds == [_bench.STRICT_SAMPLES * table] == [report["settings"]["strict_repeats"]]
+    assert _bench.STRICT_SAMPLES > 1

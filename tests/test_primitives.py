@@ -516,6 +516,29 @@ def test_schema_attribute_and_writer_state(backend):
     assert w.getvalue() == w.getvalue()  # getvalue does not consume
 
 
+def test_bytes_handed_out_never_change(backend):
+    """The Cython Writer writes into a bytes object and getvalue() hands that object out,
+    shrunk in place: what it handed out must stay as it was while the Writer goes on
+    writing (growing past it, or with room left from an earlier, larger encode)."""
+    w = backend.Writer()
+    w.write_string("x" * 300)
+    first = w.getvalue()
+    kept = bytes(bytearray(first))  # a copy no Writer ever saw
+    for value in range(20_000):  # grows many times over
+        w.write_int(value)
+    assert first == kept and type(first) is bytes
+    second = w.getvalue()
+    assert second[:len(first)] == first and len(second) == len(first) + 80_000
+    assert second == w.getvalue()  # again, with nothing written between
+    w.write_long(-1)
+    third = w.getvalue()
+    assert (first, second[-4:], third[-8:]) == (kept, struct.pack("<i", 19_999), b"\xff" * 8)
+    assert hash(first) == hash(kept)
+    small = backend.Writer()  # starts with room for what the last Writer produced
+    small.write_int(1)
+    assert small.getvalue() == b"\x01\0\0\0"
+
+
 # ------------------------------------------------------------------ properties, one backend
 
 PRIMITIVE_VALUES = {

@@ -30,6 +30,7 @@ from cpython.bytes cimport (
 from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_Check, PyByteArray_GET_SIZE
 from cpython.exc cimport PyErr_Clear
 from cpython.mem cimport PyMem_Free, PyMem_Realloc
+from cpython.ref cimport Py_INCREF, Py_XDECREF
 from cpython.object cimport PyObject
 from cpython.pyport cimport PY_SSIZE_T_MAX
 from libc.limits cimport LLONG_MAX, LLONG_MIN
@@ -42,6 +43,9 @@ from tlfast import _primitives as P
 from tlfast._plans import DEFAULT_MAX_DEPTH, DEFAULT_MAX_INFLATE, check_limits
 
 cdef extern from "Python.h":
+    # Documented (C API, "Bytes Objects"): resizes a new bytes object only its maker holds.
+    int _PyBytes_Resize(PyObject**, Py_ssize_t) except -1
+    Py_ssize_t tlf_refcnt "Py_REFCNT" (PyObject*)
     bint PyLong_CheckExact(object)
     bint PyFloat_CheckExact(object)
     bint PyUnicode_CheckExact(object)
@@ -745,7 +749,12 @@ cdef class Writer:
 
 Builds TL bytes; ``getvalue()`` returns them."""
 
-    cdef unsigned char* _data     # PyMem-allocated, grown geometrically, freed on dealloc
+    # What is written goes straight into a bytes object of _cap bytes (_buf, owned, NULL
+    # before the first write), and getvalue() hands that object out, shrunk to _len in
+    # place: no second buffer and no copy of the result. Once handed out it is never
+    # written again (_grow, _patch32 copy it first), so the caller's bytes stay immutable.
+    cdef PyObject* _buf
+    cdef unsigned char* _data     # PyBytes_AS_STRING(_buf)
     cdef Py_ssize_t _len
     cdef Py_ssize_t _cap
     cdef public object _schema
@@ -762,13 +771,30 @@ Builds TL bytes; ``getvalue()`` returns them."""
         _write_object(self, value, type)
 
     def __dealloc__(self):
-        PyMem_Free(self._data)
+        Py_XDECREF(self._buf)
 
     def getvalue(self):
         """Everything written so far, as bytes."""
         global _size_hint
         _size_hint = self._len if self._len < _SIZE_HINT_MAX else _SIZE_HINT_MAX
-        return PyBytes_FromStringAndSize(<const char*>self._data, self._len)
+        cdef Py_ssize_t n = self._len
+        cdef PyObject* buf = self._buf
+        if buf == NULL:
+            return b""
+        if self._cap != n:
+            if tlf_refcnt(buf) == 1:
+                # In place (a realloc that shrinks). Should that fail, _PyBytes_Resize frees
+                # the buffer: the Writer is left empty, not pointing at freed memory.
+                self._buf = NULL
+                self._data = NULL
+                self._len = self._cap = 0
+                self._buf = _resized(buf, n)
+                self._len = n
+            else:  # handed out before, and written since: a copy of what is ours
+                _rebuffer(self, n)
+            self._data = <unsigned char*>PyBytes_AS_STRING(<object>self._buf)
+            self._cap = n
+        return <object>self._buf
 
     def write_int(self, value):
         """TL ``int``: an int in -2**31..2**31-1 (not a bool)."""
@@ -847,7 +873,6 @@ cdef Py_ssize_t _SIZE_HINT_MAX = 1 << 20
 
 cdef int _grow(Writer w, Py_ssize_t n) except -1:
     cdef Py_ssize_t need, cap
-    cdef unsigned char* data
     if n > PY_SSIZE_T_MAX - w._len:
         raise MemoryError()
     need = w._len + n
@@ -859,11 +884,35 @@ cdef int _grow(Writer w, Py_ssize_t n) except -1:
         cap = PY_SSIZE_T_MAX
     if cap < need:
         cap = need
-    data = <unsigned char*>PyMem_Realloc(w._data, <size_t>cap)
-    if data == NULL:
-        raise MemoryError()
-    w._data = data
+    _rebuffer(w, cap)
+    return 0
+
+
+cdef int _rebuffer(Writer w, Py_ssize_t cap) except -1:
+    """Move what is written into a new bytes object of ``cap`` (>= _len) bytes: growing,
+    or taking back a buffer that getvalue() handed out (never written again)."""
+    cdef object new = PyBytes_FromStringAndSize(NULL, cap)
+    if w._len:
+        memcpy(PyBytes_AS_STRING(new), w._data, <size_t>w._len)
+    Py_XDECREF(w._buf)
+    Py_INCREF(new)
+    w._buf = <PyObject*>new
+    w._data = <unsigned char*>PyBytes_AS_STRING(new)
     w._cap = cap
+    return 0
+
+
+cdef PyObject* _resized(PyObject* buf, Py_ssize_t size) except NULL:
+    """``buf`` (a bytes object only we hold) shrunk to ``size`` bytes in place."""
+    _PyBytes_Resize(&buf, size)
+    return buf
+
+
+cdef inline int _patch32(Writer w, Py_ssize_t at, uint32_t value) except -1:
+    """Write over 4 bytes already written (a body's length, once the body is written)."""
+    if TLF_UNLIKELY(tlf_refcnt(w._buf) != 1):
+        _rebuffer(w, w._cap)  # handed out meanwhile: never write into the caller's bytes
+    tlf_st32(w._data + at, value)
     return 0
 
 

@@ -1683,7 +1683,7 @@ cdef int _write_fields(Writer w, CyCtor c, PyObject** vals, uint32_t* words,
             sub = c.fields[i].sub
             v = vals[i]
             _write(w, <CyType>sub, <object>v, depth)
-            tlf_st32(w._data + start, <uint32_t>(w._len - start - 4))
+            _patch32(w, start, <uint32_t>(w._len - start - 4))
         elif k == K_UNDEFINED:
             _write(w, <CyType>f.sub, <object>vals[i], depth)  # raises
         else:
@@ -1788,7 +1788,7 @@ cdef int _write_emitted(Writer w, CyCtor c, PyObject** vals, uint32_t* words, ui
             sub = c.fields[i].sub
             v = vals[i]
             _write(w, <CyType>sub, <object>v, depth)
-            tlf_st32(w._data + start, <uint32_t>(w._len - start - 4))
+            _patch32(w, start, <uint32_t>(w._len - start - 4))
         else:
             _write_primitive(w, k, <object>v)
     return 0
