@@ -792,10 +792,10 @@ def run(payloads=None, codecs=None, quick=False, progress=None, gc_on=True):
     steps = len(payloads) * (len(OPS) + len(EXTRA_OPS)) + len(growth_rows) + len(pair_rows)
     step = 0
     # The strict goals first, before the table's rows have filled the heap. Measured after
-    # them, tlfast-cython's messages_1000 decode had slowed by up to 9% on 3.12 (msgspec's
-    # by 2%, its collections aside), and the growth verdict moved by more than the 5% the
-    # goal allows: 1.02-1.12 x msgspec's growth in three runs, against 1.01-1.06 in fresh
-    # processes. No one codec's row explains it (each alone moved it by at most 3%).
+    # them, tlfast-cython's own growth read 10.1-11.2x in nine runs (3.11-3.13), and
+    # 9.7-10.3x measured first in nine more: in the heap the rows leave, its messages_1000
+    # decode slowed by up to 9% (3.12; msgspec's by 2%, its collections aside). No one
+    # codec's row explains it (each alone moved it by at most 3%).
     growth_results = []
     for op, codec in growth_rows:
         step += 1
