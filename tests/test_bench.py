@@ -335,19 +335,27 @@ def test_run_measures_the_pairs(backend, monkeypatch):
     codec = _codec(backend)
     monkeypatch.setattr(_bench, "PAIR_TARGETS",
                         {("emoji_documents_100k", "decode", codec): ("vector_long_100k", 1.2)})
-    measured = _bench._medians_in_turns
-    rounds = []
+    measured, made = _bench._medians_in_turns, _bench.make_cases
+    rounds, events = [], []
 
     def spy(op, keys, repeats, *rest):
         rounds.append(repeats)
+        events.append("strict")
         return measured(op, keys, repeats, *rest)
 
+    def making(payload, codec, *rest):
+        events.append(payload)
+        return made(payload, codec, *rest)
+
     monkeypatch.setattr(_bench, "_medians_in_turns", spy)
+    monkeypatch.setattr(_bench, "make_cases", making)
     report = _bench.run(["vector_long_100k", "emoji_documents_100k"], [codec], quick=True)
     (p,) = report["pairs"]
     assert p["status"] == "ok" and p["ratio"] > 0, p
     assert [r for r in _bench.goal_rows(report) if "x vector_long_100k" in r[1]]
-    # the strict goals take more samples than the table's rows (their heavy tail)
+    # the strict goals take more samples than the table's rows (their heavy tail), and
+    # are measured before the table's rows fill the heap
     table = report["settings"]["repeats"]
     assert rounds == [_bench.STRICT_SAMPLES * table] == [report["settings"]["strict_repeats"]]
     assert _bench.STRICT_SAMPLES > 1
+    assert events[0] == "strict" and events.count("strict") == 1, events
