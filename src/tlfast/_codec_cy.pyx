@@ -911,7 +911,10 @@ cdef PyObject* _resized(PyObject* buf, Py_ssize_t size) except NULL:
 cdef inline int _patch32(Writer w, Py_ssize_t at, uint32_t value) except -1:
     """Write over 4 bytes already written (a body's length, once the body is written)."""
     if TLF_UNLIKELY(tlf_refcnt(w._buf) != 1):
-        _rebuffer(w, w._cap)  # handed out meanwhile: never write into the caller's bytes
+        # Handed out meanwhile: never write into the caller's bytes. (Only Python code run
+        # by the body's last field, a host's hook holding this Writer, could do that: no
+        # test reaches it. Every other write after getvalue() passes through _grow.)
+        _rebuffer(w, w._cap)
     tlf_st32(w._data + at, value)
     return 0
 
