@@ -313,16 +313,17 @@ PAYLOADS = {
     "import_authorization": (import_authorization, None),
     "send_message": (send_message, None),
 }
-# Payloads with distinct variants of the same shape: variant j is built with seed SEED + j
-# (variant 0 is the payload above). The bench decodes them in turns, as a live client,
-# which never reads the same bytes twice. The two small requests have a single variant:
-# import_authorization has no seed, and send_message's seed only picks two random ids,
-# so its variants would run the very same code path with the same branches.
 # Payloads that are only the base of a comparison between two payloads (the bench's
 # PAIR_TARGETS), not rows of its table: the same vector as a payload of the table, bare.
 BASES = {
     "vector_int_100k": (message_ids, "Vector<int>"),
 }
+BUILDERS = {**PAYLOADS, **BASES}  # every payload build() makes
+# Payloads with distinct variants of the same shape: variant j is built with seed SEED + j
+# (variant 0 is the payload above). The bench decodes them in turns, as a live client,
+# which never reads the same bytes twice. The two small requests have a single variant:
+# import_authorization has no seed, and send_message's seed only picks two random ids,
+# so its variants would run the very same code path with the same branches.
 VARIED = frozenset(PAYLOADS) - {"import_authorization", "send_message"} | frozenset(BASES)
 
 _cache = {}
@@ -339,7 +340,7 @@ def build(name, variant=0):
     key = (name, variant)
     hit = _cache.get(key)
     if hit is None:
-        builder, type_ = PAYLOADS[name] if name in PAYLOADS else BASES[name]
+        builder, type_ = BUILDERS[name]
         if variant and name not in VARIED:
             raise ValueError(f"payload {name!r} has a single variant")
         value = builder(seed=SEED + variant) if variant else builder()

@@ -29,7 +29,7 @@ from cpython.bytes cimport (
 )
 from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_Check, PyByteArray_GET_SIZE
 from cpython.exc cimport PyErr_Clear
-from cpython.mem cimport PyMem_Free, PyMem_Realloc
+from cpython.mem cimport PyMem_Free
 from cpython.ref cimport Py_INCREF, Py_XDECREF
 from cpython.object cimport PyObject
 from cpython.pyport cimport PY_SSIZE_T_MAX
@@ -788,7 +788,8 @@ Builds TL bytes; ``getvalue()`` returns them."""
                 self._buf = NULL
                 self._data = NULL
                 self._len = self._cap = 0
-                self._buf = _resized(buf, n)
+                _PyBytes_Resize(&buf, n)
+                self._buf = buf
                 self._len = n
             else:  # handed out before, and written since: a copy of what is ours
                 _rebuffer(self, n)
@@ -900,12 +901,6 @@ cdef int _rebuffer(Writer w, Py_ssize_t cap) except -1:
     w._data = <unsigned char*>PyBytes_AS_STRING(new)
     w._cap = cap
     return 0
-
-
-cdef PyObject* _resized(PyObject* buf, Py_ssize_t size) except NULL:
-    """``buf`` (a bytes object only we hold) shrunk to ``size`` bytes in place."""
-    _PyBytes_Resize(&buf, size)
-    return buf
 
 
 cdef inline int _patch32(Writer w, Py_ssize_t at, uint32_t value) except -1:
