@@ -132,7 +132,7 @@ GROWTH_TARGETS = {("decode", "tlfast-cython"): ("msgspec", 1.05)}
 # ratio to msgspec's, over 300 subsets of 15 of one process's 90 samples, had a standard
 # deviation of 0.097 (0.029 over subsets of 30): more than the 5% the goal allows. Growth
 # against msgspec's is the thinnest of the goals: tlfast's time is linear in the data
-# (9.5-10.3x for 9.96x the bytes on 3.12), msgspec's a little under (9.2-10.2x for 9.84x
+# (9.6-10.3x for 9.96x the bytes on 3.12), msgspec's a little under (9.2-10.2x for 9.84x
 # its msgpack's bytes). With the collector paused the two grow alike (9.81x and 9.72x in one
 # process on 3.12); on, msgspec's small decodes carry collections (a fifth of their time on
 # 3.12, by gc.callbacks) that tlfast's do not.
