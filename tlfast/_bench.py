@@ -789,6 +789,7 @@ def run(payloads=None, codecs=None, quick=False, progress=None, gc_on=True):
     payloads = list(payloads or PAYLOADS)
     codecs = list(codecs or CODECS)
     repeats, min_time = (5, 0.01) if quick else (15, 0.05)
+    strict_repeats = STRICT_SAMPLES * repeats
     k = QUICK_VARIANTS if quick else VARIANTS
     forced_pure = _backend.requested() == "python"
     results = []
@@ -807,16 +808,15 @@ def run(payloads=None, codecs=None, quick=False, progress=None, gc_on=True):
         step += 1
         if progress:
             progress(f"[{step}/{steps}] growth {op}: {codec}, {' and '.join(GROWTH_PAYLOADS)} in turns")
-        growth_results.append(_measure_growth(op, codec, STRICT_SAMPLES * repeats, min_time,
-                                              gc_on, k))
+        growth_results.append(_measure_growth(op, codec, strict_repeats, min_time, gc_on, k))
     pair_results = []
     for payload, op, codec in pair_rows:
         step += 1
         if progress:
             progress(f"[{step}/{steps}] {payload} {op} against {PAIR_TARGETS[(payload, op, codec)][0]}: "
                      f"{codec}, in turns")
-        pair_results.append(_measure_pair(payload, op, codec, STRICT_SAMPLES * repeats,
-                                          min_time, gc_on, k))
+        pair_results.append(_measure_pair(payload, op, codec, strict_repeats, min_time,
+                                          gc_on, k))
     for payload in payloads:
         cases = {}
         for codec in codecs:
@@ -860,7 +860,7 @@ def run(payloads=None, codecs=None, quick=False, progress=None, gc_on=True):
     add_ratios(results)
     return {"machine": machine_info(),
             "settings": {"quick": quick, "repeats": repeats,
-                         "strict_repeats": STRICT_SAMPLES * repeats, "min_time_s": min_time,
+                         "strict_repeats": strict_repeats, "min_time_s": min_time,
                          "gc": "on" if gc_on else "paused while sampling",
                          "clock": "process CPU time",
                          "order": "codecs interleaved",

@@ -782,19 +782,17 @@ Builds TL bytes; ``getvalue()`` returns them."""
         if buf == NULL:
             return b""
         if self._cap != n:
-            if tlf_refcnt(buf) == 1:
-                # In place (a realloc that shrinks). Should that fail, _PyBytes_Resize frees
-                # the buffer: the Writer is left empty, not pointing at freed memory.
-                self._buf = NULL
-                self._data = NULL
-                self._len = self._cap = 0
-                _PyBytes_Resize(&buf, n)
-                self._buf = buf
-                self._len = n
-            else:  # handed out before, and written since: a copy of what is ours
-                _rebuffer(self, n)
-            self._data = <unsigned char*>PyBytes_AS_STRING(<object>self._buf)
-            self._cap = n
+            # Ours alone: a buffer handed out has _cap == _len, and the first write after
+            # moves it to a new one (_grow, _patch32). Shrunk in place (a realloc); should
+            # that fail, _PyBytes_Resize frees it and the Writer is left empty, not
+            # pointing at freed memory.
+            self._buf = NULL
+            self._data = NULL
+            self._len = self._cap = 0
+            _PyBytes_Resize(&buf, n)
+            self._buf = buf
+            self._data = <unsigned char*>PyBytes_AS_STRING(<object>buf)
+            self._len = self._cap = n
         return <object>self._buf
 
     def write_int(self, value):
